@@ -1,0 +1,41 @@
+# baclofen-cds — two commands: `make run` (the service, sandbox defaults) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+
+.PHONY: run test lint typecheck pytest bench clean install
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,tracing]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+## Run the service on 127.0.0.1:8080 with embedded defaults: SQLite file in ./var,
+## sandbox mode (authentication OFF — the log says so), browser sandbox at /sandbox.
+run: $(STAMP)
+	CDS_AUTH=off CDS_LOG_FORMAT=text $(BIN)/baclofen-cds serve --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check cds_service tests fhir_fixtures
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Install what the tests need and run them all (lint, types, unit, HTTP, integration).
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.perf.bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

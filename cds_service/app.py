@@ -1,0 +1,114 @@
+"""The ASGI application (`cds_service.app:app`), assembled from settings.
+
+Start-up fails fast with a clear message when the rule profile is invalid or the database is
+not migrated; shutdown closes the HTTP client and the database pool after in-flight requests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from cds_service.clinical.profile import load_profile
+from cds_service.fhir.client import new_http_client
+from cds_service.observability import tracing
+from cds_service.observability.logging import get_logger, log
+from cds_service.protocol import endpoints
+from cds_service.protocol.auth import JwtVerifier
+from cds_service.protocol.jwks import JwksCache
+from cds_service.protocol.middleware import (
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+    TimeoutMiddleware,
+)
+from cds_service.settings import Settings, get_settings
+from cds_service.state import AppState
+from cds_service.storage.database import check_ready, create_engine, session_factory
+from cds_service.storage.repository import Repository
+
+logger = get_logger("app")
+
+
+def routes() -> list[BaseRoute]:
+    from cds_service.sandbox import routes as sandbox_routes
+
+    return [
+        Route("/cds-services", endpoints.get_discovery, methods=["GET"]),
+        Route("/cds-services/{service_id}", endpoints.post_hook, methods=["POST"]),
+        Route("/cds-services/{service_id}/feedback", endpoints.post_feedback, methods=["POST"]),
+        Route("/healthz", endpoints.healthz, methods=["GET"]),
+        Route("/readyz", endpoints.readyz, methods=["GET"]),
+        Route("/metrics", endpoints.get_metrics, methods=["GET"]),
+        *sandbox_routes.routes(),
+    ]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "error")
+    return endpoints.OrjsonResponse({"error": code, "message": str(exc.detail)},
+                                    status_code=exc.status_code, headers=exc.headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log(logger, logging.ERROR, "unhandled error", error=type(exc).__name__, path=request.url.path)
+    return endpoints.OrjsonResponse({"error": "internal", "message": "internal error"}, status_code=500)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        profile = load_profile(settings.profile)
+        engine = create_engine(settings.database_url)
+        await check_ready(engine, settings.database_url)
+        http = new_http_client()
+        repository = Repository(session_factory(engine))
+        verifier = None
+        if settings.auth == "required":
+            verifier = JwtVerifier(settings, JwksCache(settings, http), repository)
+        else:
+            log(logger, logging.WARNING,
+                "SANDBOX MODE: authentication is OFF (CDS_AUTH=off); never expose this to an EHR network")
+        tracing.configure(settings.otel_endpoint)
+        app.state.cds = AppState(settings, profile, http, engine, repository, verifier)
+        log(logger, logging.INFO, "service ready", profile=profile.id, auth=settings.auth)
+        try:
+            yield
+        finally:
+            await http.aclose()
+            await engine.dispose()
+
+    middleware = [
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+        Middleware(TimeoutMiddleware, seconds=settings.request_timeout_seconds),
+    ]
+    origins: list[str] = settings.cors_origins or (["*"] if settings.sandbox else [])
+    if origins:
+        middleware.insert(1, Middleware(
+            CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Accept-Language"], max_age=600))
+    handlers: dict[Any, Any] = {HTTPException: _http_error, Exception: _server_error}
+    return Starlette(routes=routes(), middleware=middleware, lifespan=lifespan,
+                     exception_handlers=handlers)
+
+
+def __getattr__(name: str) -> Any:
+    """`cds_service.app:app` is built on first access, from the environment's settings."""
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

@@ -1,0 +1,171 @@
+"""The facts about one draft baclofen order that every rule shares, computed once.
+
+Daily doses, the current regimen and the renal category are derived here so that each rule
+stays a few lines of comparison against the profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from cds_service.clinical import dose as dose_logic
+from cds_service.clinical import medication as medication_logic
+from cds_service.clinical.context import ConditionFact, MedicationFact, PatientContext
+from cds_service.clinical.profile import Profile
+from cds_service.clinical.renal import RenalAssessment, assess_renal
+
+_CURRENT_STATUSES = {"active", "on-hold"}
+
+
+@dataclass(frozen=True)
+class CurrentRegimen:
+    """The baclofen the patient takes now: daily dose and the day that dose began."""
+
+    order: MedicationFact
+    mg_per_day: float | None
+    intakes_per_day: int | None
+    started: date | None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    context: PatientContext
+    profile: Profile
+    order: MedicationFact
+    regimen: dose_logic.Regimen | None
+    dose_error: str | None
+    current: CurrentRegimen | None
+    renal: RenalAssessment
+    indication: str  # "rtu", "amm" or "missing"
+    indication_evidence: str | None
+
+    @property
+    def today(self) -> date:
+        return self.context.today
+
+    @property
+    def age(self) -> int | None:
+        return self.context.age_years
+
+    @property
+    def new_mg_per_day(self) -> float | None:
+        """The highest daily dose of the draft (a schedule is judged by its peak)."""
+        if self.regimen is None or not self.regimen.steps:
+            return None
+        return max(step.mg_per_day for step in self.regimen.steps)
+
+    @property
+    def is_renewal(self) -> bool:
+        """Same single daily dose as the current regimen: a renewal, not a change."""
+        if self.current is None or self.current.mg_per_day is None or self.regimen is None:
+            return False
+        doses = {round(step.mg_per_day, 2) for step in self.regimen.steps}
+        return doses == {round(self.current.mg_per_day, 2)}
+
+    @property
+    def renal_slow(self) -> bool:
+        return self.renal.category == "moderate"
+
+
+def _is_current(fact: MedicationFact, today: date, completed_within_days: int) -> bool:
+    if fact.is_draft or fact.intent == "statement":
+        return False
+    if fact.authored_on is not None and fact.authored_on > today:
+        return False
+    if fact.status in _CURRENT_STATUSES:
+        return fact.end is None or fact.end >= today - timedelta(days=completed_within_days)
+    if fact.status == "completed":
+        ended = fact.end or fact.authored_on
+        return ended is not None and ended >= today - timedelta(days=completed_within_days)
+    return False
+
+
+def _start_of(fact: MedicationFact) -> date | None:
+    for dosage in fact.dosages:
+        timing = dosage.timing
+        repeat = timing.repeat if timing is not None else None
+        bounds = repeat.boundsPeriod if repeat is not None else None
+        if bounds is not None and bounds.start is not None:
+            start = bounds.start
+            return start.date() if hasattr(start, "date") and callable(start.date) else start
+    return fact.authored_on
+
+
+def current_regimen(context: PatientContext, profile: Profile) -> CurrentRegimen | None:
+    """The most recent non-draft active baclofen order (or completed within the policy window)."""
+    candidates = [
+        fact
+        for fact in context.medications
+        if medication_logic.is_baclofen(fact)
+        and not medication_logic.is_intrathecal(fact)
+        and _is_current(fact, context.today, profile.policy.completed_within_days)
+    ]
+    if not candidates:
+        return None
+    latest = max(candidates, key=lambda fact: (_start_of(fact) or date.min, fact.status == "active"))
+    started = _start_of(latest)
+    try:
+        regimen = dose_logic.regimen_of(latest, start=started)
+    except dose_logic.DoseUnknown:
+        return CurrentRegimen(order=latest, mg_per_day=None, intakes_per_day=None, started=started)
+    step = regimen.steps[-1]
+    for candidate in regimen.steps:
+        if candidate.start is not None and candidate.start <= context.today:
+            step = candidate
+    return CurrentRegimen(
+        order=latest,
+        mg_per_day=step.mg_per_day,
+        intakes_per_day=step.intakes_per_day,
+        started=step.start or started,
+    )
+
+
+def _first_evidence(conditions: tuple[ConditionFact, ...], profile: Profile, name: str) -> str | None:
+    value_set = profile.value_set(name)
+    for condition in conditions:
+        code = value_set.first_match(condition.codes)
+        if code is not None:
+            return f"{code.code} {code.display or condition.text or ''}".strip()
+    return None
+
+
+def indication_of(order: MedicationFact, context: PatientContext, profile: Profile) -> tuple[str, str | None]:
+    """RTU when the order or an active condition says alcohol dependence; AMM when the order's
+    own reason is spasticity; otherwise missing (and the RTU rules still run)."""
+    alcohol = profile.value_set("alcohol_dependence")
+    spasticity = profile.value_set("spasticity")
+    reasons = list(order.reason_codes) + [c for cond in order.reason_conditions for c in cond.codes]
+    hit = alcohol.first_match(reasons)
+    if hit is not None:
+        return "rtu", hit.code
+    spastic = spasticity.first_match(reasons)
+    if spastic is not None:
+        return "amm", f"{spastic.code} {spastic.display or ''}".strip()
+    evidence = _first_evidence(tuple(c for c in context.conditions if c.active), profile,
+                               "alcohol_dependence")
+    if evidence is not None:
+        return "rtu", evidence
+    return "missing", None
+
+
+def assess(order: MedicationFact, context: PatientContext, profile: Profile) -> Assessment:
+    """Everything the rules need about one draft order, computed once."""
+    regimen: dose_logic.Regimen | None = None
+    error: str | None = None
+    try:
+        regimen = dose_logic.regimen_of(order, start=_start_of(order) or context.today)
+    except dose_logic.DoseUnknown as exc:
+        error = exc.reason
+    indication, evidence = indication_of(order, context, profile)
+    return Assessment(
+        context=context,
+        profile=profile,
+        order=order,
+        regimen=regimen,
+        dose_error=error,
+        current=current_regimen(context, profile),
+        renal=assess_renal(context, profile.renal),
+        indication=indication,
+        indication_evidence=evidence,
+    )

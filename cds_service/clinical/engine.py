@@ -1,0 +1,82 @@
+"""Evaluate the draft orders of one hook call: scope, then every rule, as pure functions.
+
+Out of scope (no card at all): orders that are not baclofen, and intrathecal baclofen. For an
+order whose reason is spasticity the AMM applies and only the profile's AMM rules run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from cds_service.clinical import medication as medication_logic
+from cds_service.clinical.assessment import Assessment, assess
+from cds_service.clinical.context import MedicationFact, PatientContext
+from cds_service.clinical.findings import Finding
+from cds_service.clinical.profile import Profile
+from cds_service.clinical.rules import ORDER_RULES
+from cds_service.clinical.rules.common import finding
+
+Hook = Literal["order-sign", "order-select"]
+
+# What each unavailable prefetch key stops the service from checking (named in the card).
+CHECKS_BY_KEY: dict[str, tuple[str, ...]] = {
+    "conditions": ("indication", "ci-epilepsy", "ci-gluten", "ci-pregnancy", "pr-*"),
+    "medications": ("titration-*", "ix-*"),
+    "observations": ("renal-unknown", "ci-pregnancy", "ci-breastfeeding"),
+    "allergies": ("ci-hypersensitivity",),
+}
+
+
+@dataclass(frozen=True)
+class OrderEvaluation:
+    assessment: Assessment
+    findings: tuple[Finding, ...]
+
+
+def orders_in_scope(context: PatientContext, selections: list[str] | None) -> list[MedicationFact]:
+    """Oral (or unspecified route) baclofen drafts; for order-select, the selected ones only."""
+    chosen = []
+    for order in context.draft_orders:
+        if not medication_logic.is_baclofen(order) or medication_logic.is_intrathecal(order):
+            continue
+        if selections and f"MedicationRequest/{order.id}" not in selections and order.id not in selections:
+            continue
+        chosen.append(order)
+    return chosen
+
+
+def _data_unavailable(a: Assessment) -> list[Finding]:
+    keys = sorted(key for key in a.context.unavailable if key != "patient")
+    if not keys:
+        return []
+    checks = [check for key in keys for check in CHECKS_BY_KEY.get(key, ())]
+    return [finding(a, "data-unavailable", keys=", ".join(keys), checks=", ".join(checks))]
+
+
+def evaluate_order(assessment: Assessment, hook: Hook) -> OrderEvaluation:
+    profile = assessment.profile
+    findings: list[Finding] = []
+    for rule in ORDER_RULES:
+        findings.extend(rule(assessment))
+    findings.extend(_data_unavailable(assessment))
+    if assessment.indication == "amm":
+        keep = profile.policy.amm_indication_rules | {"data-unavailable"}
+        findings = [f for f in findings if f.code in keep]
+    if hook == "order-select":
+        keep = profile.policy.order_select_rules | {"data-unavailable"}
+        findings = [f for f in findings if f.code in keep]
+    return OrderEvaluation(assessment=assessment, findings=tuple(findings))
+
+
+def evaluate(
+    context: PatientContext,
+    profile: Profile,
+    hook: Hook = "order-sign",
+    selections: list[str] | None = None,
+) -> list[OrderEvaluation]:
+    """One evaluation per baclofen draft in scope; an empty list means no card at all."""
+    return [
+        evaluate_order(assess(order, context, profile), hook)
+        for order in orders_in_scope(context, selections)
+    ]

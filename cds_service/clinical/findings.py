@@ -1,0 +1,65 @@
+"""What a rule concludes: a coded finding, its text parameters, and what it proposes to do.
+
+Findings carry no wording and no FHIR: the card builder turns them into texts (from the
+profile, in the user's language) and proposals into FHIR actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from cds_service.clinical.profile import Indicator
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """A constant daily dose split into intakes, from `start` (inclusive) to `end` (exclusive)."""
+
+    intake_mg: tuple[float, ...]
+    start: date | None = None
+    end: date | None = None
+
+    @property
+    def mg_per_day(self) -> float:
+        return round(sum(self.intake_mg), 2)
+
+
+@dataclass(frozen=True)
+class UpdateDose:
+    """Replace the draft's dosage with these steps."""
+
+    steps: tuple[PlannedStep, ...]
+    hold_until: date | None = None
+
+
+@dataclass(frozen=True)
+class Referral:
+    """Create a referral ServiceRequest for a specialist opinion or a collegial decision."""
+
+    kind: Literal["specialist", "collegial"]
+    mg_per_day: float
+    threshold: float
+
+
+@dataclass(frozen=True)
+class OrderCreatinine:
+    """Create a ServiceRequest for a serum creatinine."""
+
+
+@dataclass(frozen=True)
+class CancelDraft:
+    """Delete the draft order (contraindication)."""
+
+
+Proposal = UpdateDose | Referral | OrderCreatinine | CancelDraft
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    indicator: Indicator
+    params: Mapping[str, object] = field(default_factory=dict)
+    proposals: tuple[Proposal, ...] = ()

@@ -1,0 +1,397 @@
+"""Is this order baclofen, is it intrathecal, and how much baclofen is in one tablet or mL?
+
+Evidence is read from the most to the least reliable: ATC and RxNorm codes, then the product
+table (`data/baclofen_products.yaml`, RxNorm and French CIP codes with form and strength),
+then the text of the order as a last resort. Pure functions, no I/O beyond reading the
+packaged table once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+
+from cds_service.clinical.context import Code, MedicationFact
+from cds_service.clinical.valuesets import family_of
+
+if TYPE_CHECKING:
+    from fhir.resources.R4B.dosage import Dosage
+    from fhir.resources.R4B.medication import Medication
+
+Form = Literal["tablet", "oral-liquid", "intrathecal"]
+QuantityKind = Literal["mass", "count", "volume"]
+
+SNOMED_INTRATHECAL_ROUTE = "72607000"
+SNOMED_ORAL_ROUTE = "26643006"
+EDQM_ORAL_USE = "20053000"
+UCUM = "http://unitsofmeasure.org"
+V3_ORDERABLE_DRUG_FORM = "http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm"
+# Units of presentation: SNOMED CT 732936001 Tablet, 732937005 Capsule; EDQM 15054000 Tablet.
+_COUNT_CODES = frozenset({"732936001", "732937005", "15054000"})
+
+_MASS_TO_MG: Mapping[str, Decimal] = {
+    "mg": Decimal(1), "milligram": Decimal(1), "milligramme": Decimal(1),
+    "g": Decimal(1000), "gram": Decimal(1000), "gramme": Decimal(1000),
+    "ug": Decimal("0.001"), "mcg": Decimal("0.001"), "μg": Decimal("0.001"),
+    "microgram": Decimal("0.001"), "microgramme": Decimal("0.001"),
+}
+_VOLUME_TO_ML: Mapping[str, Decimal] = {
+    "ml": Decimal(1), "millilitre": Decimal(1), "milliliter": Decimal(1), "l": Decimal(1000),
+}
+_COUNT_WORDS = frozenset({
+    "1", "tbl", "tablet", "tab", "comprime", "cp", "cpr", "capsule", "cap", "caps", "gelule",
+    "unit", "unite", "comprime pellicule", "comprime secable", "comprime pellicule secable",
+})
+
+
+@dataclass(frozen=True)
+class Product:
+    """One row of the product table."""
+
+    system: str
+    code: str
+    name: str
+    form: Form
+    strength_mg: float | None
+    derived: bool = False
+
+
+@dataclass(frozen=True)
+class Strength:
+    """Baclofen per unit: per tablet (`per="unit"`), per mL, or per an unknown unit (`None`).
+
+    `None` is what an EHR-supplied strength gives (`MedicationFact.strength_mg`): it is used
+    for tablets and for mL alike, since the Medication's own ratio already chose the unit.
+    """
+
+    mg: float
+    per: Literal["unit", "mL"] | None
+
+
+@dataclass(frozen=True)
+class ProductTable:
+    """The packaged product table (a few dozen rows: a scan per coding is enough)."""
+
+    atc: frozenset[str]
+    rxnorm_ingredients: frozenset[str]
+    text_names: tuple[str, ...]
+    products: tuple[Product, ...]
+
+    def lookup(self, code: Code) -> Product | None:
+        """The product a coding names: RxNorm by system, CIP13 by code, CIP7 by a CIP system."""
+        value = code.code.strip()
+        family = family_of(code.system)
+        for product in self.products:
+            if product.code != value:
+                continue
+            if product.system == "rxnorm" and family == "rxnorm":
+                return product
+            if product.system == "cip13":
+                return product
+            if product.system == "cip7" and "cip" in code.system.lower():
+                return product
+        return None
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, so 'Baclofène' and 'BACLOFENE' compare equal."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+@cache
+def product_table() -> ProductTable:
+    """The product table, read once from the package data."""
+    path = resources.files("cds_service.clinical") / "data" / "baclofen_products.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    ingredient = data["ingredient"]
+    products = tuple(
+        Product(
+            system=str(row["system"]),
+            code=str(row["code"]),
+            name=str(row["name"]),
+            form=row["form"],
+            strength_mg=float(row["strength_mg"]) if row.get("strength_mg") is not None else None,
+            derived=bool(row.get("derived", False)),
+        )
+        for row in data["products"]
+    )
+    return ProductTable(
+        atc=frozenset(str(code).upper() for code in ingredient["atc"]),
+        rxnorm_ingredients=frozenset(str(code) for code in ingredient["rxnorm"]),
+        text_names=tuple(fold(str(name)) for name in data["text_names"]),
+        products=products,
+    )
+
+
+def _texts(med: MedicationFact) -> Iterator[str]:
+    if med.text:
+        yield med.text
+    for code in med.codes:
+        if code.display:
+            yield code.display
+
+
+def _products(med: MedicationFact) -> Iterator[Product]:
+    table = product_table()
+    for code in med.codes:
+        product = table.lookup(code)
+        if product is not None:
+            yield product
+
+
+def is_baclofen(med: MedicationFact) -> bool:
+    """Whether the order is baclofen: ATC M03BX01, RxNorm 1292 or a product, a CIP, or text."""
+    table = product_table()
+    for code in med.codes:
+        family = family_of(code.system)
+        value = code.code.strip().upper()
+        if family == "atc" and value in table.atc:
+            return True
+        if family == "rxnorm" and value in table.rxnorm_ingredients:
+            return True
+        if table.lookup(code) is not None:
+            return True
+    return any(name in fold(text) for text in _texts(med) for name in table.text_names)
+
+
+# --- routes -----------------------------------------------------------------------------
+
+
+def _route_codes(med: MedicationFact) -> list[Code]:
+    codes = list(med.route_codes)
+    for dosage in med.dosages:
+        route: Any = getattr(dosage, "route", None)
+        if route is None:
+            continue
+        for coding in route.coding or []:
+            if coding.code:
+                codes.append(Code(coding.system or "", coding.code, coding.display))
+        if route.text:
+            codes.append(Code("", "", route.text))
+    return codes
+
+
+def _route_says(codes: Iterable[Code], snomed: str, words: tuple[str, ...]) -> bool:
+    for code in codes:
+        if code.code == snomed and family_of(code.system) in ("snomed", None):
+            return True
+        if code.display and any(word in fold(code.display) for word in words):
+            return True
+    return False
+
+
+def is_oral_route(med: MedicationFact) -> bool:
+    """Whether a route on the order says oral (SNOMED 26643006, EDQM 20053000, or text)."""
+    codes = _route_codes(med)
+    if any(code.code == EDQM_ORAL_USE for code in codes):
+        return True
+    return _route_says(codes, SNOMED_ORAL_ROUTE, ("oral", "per os", "buccal"))
+
+
+def _dose_units(dosage: Dosage) -> Iterator[tuple[str | None, str | None, str | None]]:
+    for dose_and_rate in getattr(dosage, "doseAndRate", None) or []:
+        quantities = [dose_and_rate.doseQuantity]
+        if dose_and_rate.doseRange is not None:
+            quantities += [dose_and_rate.doseRange.low, dose_and_rate.doseRange.high]
+        for quantity in quantities:
+            if quantity is not None:
+                yield quantity.unit, quantity.code, quantity.system
+
+
+def is_intrathecal(med: MedicationFact) -> bool:
+    """Whether the order is intrathecal baclofen (pump, µg/day): out of the RTU's scope.
+
+    Evidence: an intrathecal route (SNOMED 72607000 or text), an intrathecal product code,
+    an injectable or intrathecal product text, or a dose in µg on an order with no oral route.
+    """
+    if _route_says(_route_codes(med), SNOMED_INTRATHECAL_ROUTE, ("intrathec",)):
+        return True
+    if any(product.form == "intrathecal" for product in _products(med)):
+        return True
+    if any(
+        word in fold(text)
+        for text in _texts(med)
+        for word in ("intrathec", "injectable", "injection")
+    ):
+        return True
+    if is_oral_route(med):
+        return False
+    for dosage in med.dosages:
+        for unit, code, system in _dose_units(dosage):
+            kind = quantity_kind(unit, code, system)
+            if kind is not None and kind[0] == "mass" and kind[1] < 1:
+                return True
+    return False
+
+
+# --- units and strength -----------------------------------------------------------------
+
+
+def _unit_word(text: str) -> str:
+    word = fold(text).strip().replace("µ", "μ")
+    word = re.sub(r"\(s\)$", "", word).strip()
+    if word.startswith("{") and word.endswith("}"):
+        word = word[1:-1].strip()
+    return word
+
+
+def _kind_of_word(word: str) -> tuple[QuantityKind, Decimal] | None:
+    for candidate in (word, word.rstrip("s")):
+        if candidate in _MASS_TO_MG:
+            return "mass", _MASS_TO_MG[candidate]
+        if candidate in _VOLUME_TO_ML:
+            return "volume", _VOLUME_TO_ML[candidate]
+        if candidate in _COUNT_WORDS:
+            return "count", Decimal(1)
+    return None
+
+
+def quantity_kind(
+    unit: str | None, code: str | None, system: str | None
+) -> tuple[QuantityKind, Decimal] | None:
+    """What a dose quantity counts and the factor to mg (mass), mL (volume) or units (count).
+
+    Reads the coded unit first (UCUM `mg`, `g`, `ug`, `mcg`, `mL`, `{tbl}`, `1`; v3
+    orderableDrugForm `TAB`/`CAP`; SNOMED/EDQM units of presentation), then the unit text
+    ("comprimé(s)", "tablets", "cp", "µg"...). None when neither is understood.
+    """
+    if code:
+        if code in _COUNT_CODES:
+            return "count", Decimal(1)
+        if system == V3_ORDERABLE_DRUG_FORM and ("TAB" in code.upper() or "CAP" in code.upper()):
+            return "count", Decimal(1)
+        if system in (None, "", UCUM) or code in ("mg", "g", "ug", "mcg", "mL", "{tbl}"):
+            if code == "L":  # UCUM is case-sensitive; "l" is also litre
+                return "volume", Decimal(1000)
+            found = _kind_of_word(_unit_word(code))
+            if found is not None:
+                return found
+    if unit:
+        return _kind_of_word(_unit_word(unit))
+    return None
+
+
+_NUMBER = r"(\d+(?:[.,]\d+)?)"
+_STRENGTH_TEXT = re.compile(
+    _NUMBER + r"\s*(mg|g|μg|ug|mcg|microgrammes?|micrograms?|milligrammes?|milligrams?)"
+    r"(?![a-z])(?:\s*/\s*" + _NUMBER + r"?\s*(ml|millilitres?)(?![a-z]))?"
+)
+
+
+def _decimal(text: str) -> Decimal:
+    return Decimal(text.replace(",", "."))
+
+
+def strength_in_text(text: str) -> Strength | None:
+    """A strength written in text: '10 mg' per unit, '5 mg/5 mL' or '1 MG/ML' per mL."""
+    match = _STRENGTH_TEXT.search(fold(text).replace("µ", "μ"))
+    if match is None:
+        return None
+    amount, unit, per_amount, per_ml = match.groups()
+    try:
+        mg = _decimal(amount) * _MASS_TO_MG[_unit_word(unit).rstrip("s")]
+        if per_ml is None:
+            return Strength(float(mg), "unit") if mg > 0 else None
+        volume = _decimal(per_amount) if per_amount else Decimal(1)
+        if mg <= 0 or volume <= 0:
+            return None
+        return Strength(float(mg / volume), "mL")
+    except (InvalidOperation, KeyError):
+        return None
+
+
+def product_strength(med: MedicationFact) -> Strength | None:
+    """The order's strength: `med.strength_mg`, else the product table, else its text."""
+    if med.strength_mg is not None and med.strength_mg > 0:
+        return Strength(float(med.strength_mg), None)
+    for product in _products(med):
+        if product.strength_mg is not None:
+            return Strength(product.strength_mg, "mL" if product.form == "oral-liquid" else "unit")
+    for text in _texts(med):
+        found = strength_in_text(text)
+        if found is not None:
+            return found
+    return None
+
+
+def strength_mg(med: MedicationFact) -> float | None:
+    """mg of baclofen per tablet, or per mL for an oral solution or suspension.
+
+    For a liquid the value is a concentration (mg/mL): a `doseQuantity` in mL is multiplied
+    by it, exactly as a dose in tablets is multiplied by the mg per tablet.
+    """
+    found = product_strength(med)
+    return found.mg if found is not None else None
+
+
+def _is_baclofen_concept(concept: Any) -> bool:
+    table = product_table()
+    for coding in getattr(concept, "coding", None) or []:
+        code = Code(coding.system or "", coding.code or "", coding.display)
+        family = family_of(code.system)
+        if (family == "atc" and code.code.upper() in table.atc) or (
+            family == "rxnorm" and code.code in table.rxnorm_ingredients
+        ):
+            return True
+        if code.display and any(name in fold(code.display) for name in table.text_names):
+            return True
+    text = getattr(concept, "text", None)
+    return isinstance(text, str) and any(name in fold(text) for name in table.text_names)
+
+
+def _ratio_mg(ratio: Any) -> float | None:
+    numerator = getattr(ratio, "numerator", None)
+    if numerator is None or numerator.value is None:
+        return None
+    kind = quantity_kind(numerator.unit, numerator.code, numerator.system)
+    if kind is None or kind[0] != "mass":
+        return None
+    mg = Decimal(numerator.value) * kind[1]
+    denominator = getattr(ratio, "denominator", None)
+    per = Decimal(1)
+    if denominator is not None and denominator.value is not None:
+        per = Decimal(denominator.value)
+        per_kind = quantity_kind(denominator.unit, denominator.code, denominator.system)
+        if per_kind is None or per_kind[0] == "mass":
+            return None
+        per *= per_kind[1]
+    if mg <= 0 or per <= 0:
+        return None
+    return float(mg / per)
+
+
+def strength_from_medication_resource(medication: Medication | Any) -> float | None:
+    """mg per tablet (or per mL) from a Medication's baclofen ingredient strength.
+
+    The strength is a Ratio: numerator in mg, g or µg; denominator 1 tablet (or other unit of
+    presentation) or a volume in mL. With several ingredients, the baclofen one is used; a
+    single ingredient is assumed to be the product's. None when it can't be read.
+    """
+    try:
+        ingredients = [
+            item for item in (getattr(medication, "ingredient", None) or [])
+            if getattr(item, "strength", None) is not None
+        ]
+        chosen = [
+            item for item in ingredients if _is_baclofen_concept(item.itemCodeableConcept)
+            or (item.itemReference is not None and item.itemReference.display
+                and "baclofen" in fold(item.itemReference.display))
+        ]
+        if not chosen and len(ingredients) == 1:
+            chosen = ingredients
+        for item in chosen:
+            mg = _ratio_mg(item.strength)
+            if mg is not None:
+                return mg
+    except (AttributeError, TypeError, ValueError, InvalidOperation):
+        return None
+    return None

@@ -1,0 +1,249 @@
+"""Rule profiles: a regulatory version is a YAML file, not code.
+
+A profile holds thresholds, titration steps, policy settings, value sets and bilingual card
+texts. `rtu-2017` and `amm-2018` extend `rtu-2014` and override only what changed. Profiles
+are loaded and checked once (`load_profile` is cached), so a bad file fails at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+
+from cds_service.clinical.renal import RenalPolicy
+from cds_service.clinical.valuesets import ValueSet
+
+Indicator = Literal["info", "warning", "critical"]
+Language = Literal["fr", "en"]
+LANGUAGES: tuple[Language, ...] = ("fr", "en")
+PROFILE_NAMES = ("rtu-2014", "rtu-2017", "amm-2018")
+
+RULE_CODES: tuple[str, ...] = (
+    "dose-over-max", "dose-collegial", "dose-specialist",
+    "titration-start", "titration-step", "titration-interval", "titration-intakes",
+    "plan-next-dose",
+    "renal-severe", "renal-moderate", "renal-unknown",
+    "ci-epilepsy", "ci-hypersensitivity", "ci-gluten", "ci-pregnancy", "ci-breastfeeding",
+    "pr-psychosis", "pr-confusion", "pr-depression", "pr-cerebrovascular", "pr-respiratory",
+    "pr-withdrawal-seizures", "pr-urinary", "pr-hepatic",
+    "ix-diuretic", "ix-antihypertensive", "ix-tricyclic", "ix-cns-depressant", "ix-levodopa",
+    "rtu-register", "monitoring", "indication-missing", "indication-amm",
+    "dose-unknown", "data-unavailable",
+)
+GROUPS = ("critical", "dose", "titration", "renal", "safety", "followup", "data")
+
+
+class ProfileError(ValueError):
+    """A rule profile that is missing, malformed or incomplete."""
+
+
+Text = Mapping[Language, str]
+
+
+@dataclass(frozen=True)
+class DoseThresholds:
+    max_mg_per_day: float
+    specialist_from_mg: float | None
+    collegial_above_mg: float | None
+    collegial_elderly_above_mg: float | None
+    elderly_above_age: int
+    over_max_is_off_label: bool
+    amm_min_mg: float
+    amm_max_mg: float
+
+
+@dataclass(frozen=True)
+class TitrationPolicy:
+    start_mg_per_day: float
+    start_intakes: int
+    first_phase_ceiling_mg: float
+    first_phase_step_mg: float
+    first_phase_interval_days: int
+    second_phase_step_mg: float
+    second_phase_interval_days: int
+    renal_moderate_step_mg: float
+    renal_moderate_interval_days: int
+    min_intakes: int
+    unit_mg: float
+
+
+@dataclass(frozen=True)
+class Policy:
+    completed_within_days: int
+    review_interval_days: int
+    fragile_review_interval_days: int
+    order_select_rules: frozenset[str]
+    amm_indication_rules: frozenset[str]
+    register_applies: bool
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    code: str
+    indicator: Indicator
+    group: str
+    summary: Text
+    detail: Text
+    value_set: str | None = None
+    atc_value_set: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    name: Text
+    source_label: Text
+    source_url: str
+    register_url: str
+    regime: Literal["rtu", "amm"]
+    doses: DoseThresholds
+    titration: TitrationPolicy
+    renal: RenalPolicy
+    policy: Policy
+    value_sets: Mapping[str, ValueSet]
+    rules: Mapping[str, RuleSpec]
+    group_titles: Mapping[str, Text]
+    override_reasons: tuple[tuple[str, Text], ...]
+    labels: Mapping[str, Text] = field(default_factory=dict)
+
+    def value_set(self, name: str) -> ValueSet:
+        try:
+            return self.value_sets[name]
+        except KeyError:
+            raise ProfileError(f"profile {self.id}: value set {name!r} is not defined") from None
+
+    def label(self, key: str, lang: Language) -> str:
+        return self.labels[key][lang]
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read(name: str) -> dict[str, Any]:
+    path = resources.files("cds_service.clinical") / "profiles" / f"{name}.yaml"
+    if not path.is_file():
+        raise ProfileError(f"unknown rule profile {name!r} (available: {', '.join(PROFILE_NAMES)})")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ProfileError(f"profile {name}: not a mapping")
+    parent = data.pop("extends", None)
+    return _merge(_read(parent), data) if parent else data
+
+
+def _text(value: Any, where: str) -> Text:
+    if not isinstance(value, Mapping) or any(not isinstance(value.get(lang), str) for lang in LANGUAGES):
+        raise ProfileError(f"{where}: needs a text in each of {LANGUAGES}")
+    return {lang: value[lang] for lang in LANGUAGES}
+
+
+def _section(data: Mapping[str, Any], key: str, profile: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, Mapping):
+        raise ProfileError(f"profile {profile}: section {key!r} is missing")
+    return value
+
+
+def _build(data: Mapping[str, Any]) -> Profile:
+    pid = str(data.get("id"))
+    try:
+        value_sets = {
+            name: ValueSet.from_mapping(name, codes)
+            for name, codes in _section(data, "value_sets", pid).items()
+        }
+        rules: dict[str, RuleSpec] = {}
+        for code, spec in _section(data, "rules", pid).items():
+            rules[code] = RuleSpec(
+                code=code,
+                indicator=spec["indicator"],
+                group=spec["group"],
+                summary=_text(spec.get("summary"), f"{pid}.rules.{code}.summary"),
+                detail=_text(spec.get("detail"), f"{pid}.rules.{code}.detail"),
+                value_set=spec.get("value_set"),
+                atc_value_set=spec.get("atc_value_set"),
+            )
+        doses = _section(data, "doses", pid)
+        titration = _section(data, "titration", pid)
+        renal = _section(data, "renal", pid)
+        policy = _section(data, "policy", pid)
+        source = _section(data, "source", pid)
+        profile = Profile(
+            id=pid,
+            name=_text(data.get("name"), f"{pid}.name"),
+            source_label=_text(source.get("label"), f"{pid}.source.label"),
+            source_url=str(source["url"]),
+            register_url=str(data["register_url"]),
+            regime=data["regime"],
+            doses=DoseThresholds(**doses),
+            titration=TitrationPolicy(**titration),
+            renal=RenalPolicy(
+                egfr_loinc=frozenset(renal["egfr_loinc"]),
+                clearance_loinc=frozenset(renal["clearance_loinc"]),
+                creatinine_loinc=frozenset(renal["creatinine_loinc"]),
+                max_age_days=int(renal["max_age_days"]),
+                severe_below=float(renal["severe_below"]),
+                moderate_below=float(renal["moderate_below"]),
+                severe_condition_prefixes=tuple(renal["severe_condition_prefixes"]),
+                moderate_condition_prefixes=tuple(renal["moderate_condition_prefixes"]),
+            ),
+            policy=Policy(
+                completed_within_days=int(policy["completed_within_days"]),
+                review_interval_days=int(policy["review_interval_days"]),
+                fragile_review_interval_days=int(policy["fragile_review_interval_days"]),
+                order_select_rules=frozenset(policy["order_select_rules"]),
+                amm_indication_rules=frozenset(policy["amm_indication_rules"]),
+                register_applies=bool(policy["register_applies"]),
+            ),
+            value_sets=value_sets,
+            rules=rules,
+            group_titles={
+                name: _text(text, f"{pid}.groups.{name}")
+                for name, text in _section(data, "groups", pid).items()
+            },
+            override_reasons=tuple(
+                (str(item["code"]), _text(item["display"], f"{pid}.override_reasons"))
+                for item in data.get("override_reasons") or []
+            ),
+            labels={
+                key: _text(text, f"{pid}.labels.{key}")
+                for key, text in _section(data, "labels", pid).items()
+            },
+        )
+    except (KeyError, TypeError) as exc:
+        raise ProfileError(f"profile {pid}: missing or invalid setting {exc}") from exc
+    _check(profile)
+    return profile
+
+
+def _check(profile: Profile) -> None:
+    missing = [code for code in RULE_CODES if code not in profile.rules]
+    if missing:
+        raise ProfileError(f"profile {profile.id}: no rule spec for {', '.join(missing)}")
+    for spec in profile.rules.values():
+        if spec.indicator not in ("info", "warning", "critical"):
+            raise ProfileError(f"profile {profile.id}: {spec.code} has indicator {spec.indicator}")
+        if spec.group not in GROUPS:
+            raise ProfileError(f"profile {profile.id}: {spec.code} has unknown group {spec.group}")
+        for name in (spec.value_set, spec.atc_value_set):
+            if name is not None:
+                profile.value_set(name)
+    for group in GROUPS:
+        if group not in profile.group_titles:
+            raise ProfileError(f"profile {profile.id}: no title for group {group}")
+
+
+@cache
+def load_profile(name: str) -> Profile:
+    """The named profile, parsed and checked (cached: profiles are immutable)."""
+    return _build(_read(name))

@@ -1,0 +1,96 @@
+"""Contraindications (critical): epilepsy, hypersensitivity, gluten intolerance, pregnancy,
+breastfeeding. Seed: « les contre-indications sont peu nombreuses… »."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+
+from cds_service.clinical.assessment import Assessment
+from cds_service.clinical.context import ObservationFact
+from cds_service.clinical.findings import CancelDraft, Finding
+from cds_service.clinical.rules.common import condition_evidence, describe, finding
+
+
+def _plain(text: str | None) -> str:
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def _contraindicated(a: Assessment, code: str, evidence: str | None) -> list[Finding]:
+    if evidence is None:
+        return []
+    return [finding(a, code, [CancelDraft()], evidence=evidence)]
+
+
+def epilepsy(a: Assessment) -> Sequence[Finding]:
+    return _contraindicated(a, "ci-epilepsy", condition_evidence(a, "epilepsy"))
+
+
+def hypersensitivity(a: Assessment) -> Sequence[Finding]:
+    substance = a.profile.value_set("baclofen_substance")
+    for allergy in a.context.allergies:
+        code = substance.first_match(allergy.codes)
+        if code is not None:
+            return _contraindicated(a, "ci-hypersensitivity", describe(code, allergy.text))
+        texts = [allergy.text, *(c.display for c in allergy.codes)]
+        if any("baclof" in _plain(text) for text in texts):
+            return _contraindicated(a, "ci-hypersensitivity", allergy.text or "baclofen")
+    for condition in a.context.conditions:
+        if condition.active and substance.first_match(condition.codes) is not None:
+            return _contraindicated(a, "ci-hypersensitivity", condition.text or "baclofen")
+    return []
+
+
+def gluten(a: Assessment) -> Sequence[Finding]:
+    evidence = condition_evidence(a, "gluten")
+    if evidence is None:
+        value_set = a.profile.value_set("gluten")
+        for allergy in a.context.allergies:
+            code = value_set.first_match(allergy.codes)
+            texts = [allergy.text, *(c.display for c in allergy.codes)]
+            if code is not None or any("gluten" in _plain(text) for text in texts):
+                evidence = describe(code, allergy.text) if code else (allergy.text or "gluten")
+                break
+    return _contraindicated(a, "ci-gluten", evidence)
+
+
+def _latest(a: Assessment, value_set_name: str) -> ObservationFact | None:
+    value_set = a.profile.value_set(value_set_name)
+    matching = [
+        obs for obs in a.context.observations
+        if value_set.first_match(obs.codes) is not None
+        and (obs.effective is None or obs.effective <= a.today)
+    ]
+    if not matching:
+        return None
+    return max(matching, key=lambda obs: obs.effective or a.today)
+
+
+def _positive(a: Assessment, obs: ObservationFact, values_name: str) -> bool:
+    if obs.value_boolean is not None:
+        return obs.value_boolean
+    return a.profile.value_set(values_name).first_match(obs.value_codes) is not None
+
+
+def _observation_evidence(a: Assessment, kind: str) -> str | None:
+    obs = _latest(a, f"{kind}_observation")
+    if obs is None or not _positive(a, obs, f"{kind}_positive_values"):
+        return None
+    value = next(iter(obs.value_codes), None)
+    label = value.display if value is not None and value.display else "positive"
+    when = obs.effective.isoformat() if obs.effective else ""
+    return f"{obs.codes[0].code} = {label} {when}".strip()
+
+
+def pregnancy(a: Assessment) -> Sequence[Finding]:
+    evidence = condition_evidence(a, "pregnancy") or _observation_evidence(a, "pregnancy")
+    return _contraindicated(a, "ci-pregnancy", evidence)
+
+
+def breastfeeding(a: Assessment) -> Sequence[Finding]:
+    evidence = condition_evidence(a, "breastfeeding") or _observation_evidence(a, "breastfeeding")
+    return _contraindicated(a, "ci-breastfeeding", evidence)
+
+
+RULES = (epilepsy, hypersensitivity, gluten, pregnancy, breastfeeding)

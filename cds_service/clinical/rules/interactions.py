@@ -1,0 +1,53 @@
+"""Interactions (warning) by ATC class of the active co-medications. Seed: « une
+surveillance particulière est nécessaire… ». Opioid substitution (N07BC) is compatible."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from cds_service.clinical import medication as medication_logic
+from cds_service.clinical.assessment import Assessment
+from cds_service.clinical.context import MedicationFact
+from cds_service.clinical.findings import Finding
+from cds_service.clinical.rules.common import finding
+
+INTERACTION_CODES = ("ix-diuretic", "ix-antihypertensive", "ix-tricyclic", "ix-cns-depressant",
+                     "ix-levodopa")
+_ACTIVE = {"active", "on-hold", "intended"}
+
+
+def co_medications(a: Assessment) -> list[MedicationFact]:
+    """Active non-baclofen medications, including the other drafts of the same order set."""
+    window = a.today - timedelta(days=a.profile.policy.completed_within_days)
+    current = [
+        fact for fact in a.context.medications
+        if fact.status in _ACTIVE or (fact.status == "completed" and (fact.end or window) > window)
+    ]
+    others = [d for d in a.context.draft_orders if d is not a.order]
+    return [fact for fact in current + others if not medication_logic.is_baclofen(fact)]
+
+
+def _name(fact: MedicationFact) -> str:
+    return fact.text or next((c.display for c in fact.codes if c.display), None) or fact.codes[0].code
+
+
+def _interaction(code: str) -> Callable[[Assessment], Sequence[Finding]]:
+    def rule(a: Assessment) -> Sequence[Finding]:
+        name = a.profile.rules[code].atc_value_set
+        assert name is not None, f"{code} needs an ATC value set"
+        value_set = a.profile.value_set(name)
+        compatible = a.profile.value_set("opioid_substitution")
+        drugs = []
+        for fact in co_medications(a):
+            if value_set.first_match(fact.codes) and not compatible.first_match(fact.codes):
+                drugs.append(_name(fact))
+        unique = list(dict.fromkeys(drugs))
+        return [finding(a, code, drug=", ".join(unique))] if unique else []
+
+    rule.__name__ = code.replace("-", "_")
+    rule.__doc__ = f"Rule {code}: an active co-medication in the ATC class of the profile."
+    return rule
+
+
+RULES = tuple(_interaction(code) for code in INTERACTION_CODES)

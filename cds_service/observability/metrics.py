@@ -1,0 +1,41 @@
+"""Prometheus metrics; multi-process aware (set PROMETHEUS_MULTIPROC_DIR for several workers)."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+REQUESTS = Counter("cds_requests_total", "CDS Hooks requests", ["service", "status"])
+REQUEST_LATENCY = Histogram("cds_request_duration_seconds", "Request latency", ["service"],
+                            buckets=LATENCY_BUCKETS)
+FHIR_FETCH_LATENCY = Histogram("cds_fhir_fetch_duration_seconds", "FHIR fetch latency per prefetch key",
+                               ["key"], buckets=LATENCY_BUCKETS)
+FHIR_FETCH_ERRORS = Counter("cds_fhir_fetch_errors_total", "FHIR fetch failures", ["key", "reason"])
+RULE_FIRINGS = Counter("cds_rule_firings_total", "Rule firings", ["rule", "profile"])
+CARDS = Counter("cds_cards_total", "Cards returned", ["indicator"])
+FEEDBACK = Counter("cds_feedback_total", "Feedback outcomes per rule", ["service", "outcome", "rule"])
+
+
+def observe_fetch(key: str, seconds: float, error: str | None) -> None:
+    FHIR_FETCH_LATENCY.labels(key=key).observe(seconds)
+    if error is not None:
+        FHIR_FETCH_ERRORS.labels(key=key, reason=error).inc()
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text: merged over worker processes when running multi-process."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST

@@ -1,0 +1,40 @@
+"""The two CDS services this server offers, as published by `GET /cds-services`."""
+
+from __future__ import annotations
+
+from cds_service.fhir.prefetch import PREFETCH_TEMPLATES
+from cds_service.protocol.models import Discovery, ServiceDefinition
+
+ORDER_SIGN = "baclofen-rtu"
+ORDER_SELECT = "baclofen-rtu-select"
+
+SERVICES: dict[str, ServiceDefinition] = {
+    ORDER_SIGN: ServiceDefinition(
+        hook="order-sign",
+        id=ORDER_SIGN,
+        title="Baclofène — RTU alcoolo-dépendance (ANSM)",
+        description=(
+            "Checks a signed baclofen order for alcohol dependence against the ANSM temporary "
+            "recommendation for use: dose thresholds (specialist opinion, collegial decision, "
+            "300 mg/day maximum), titration protocol, renal function, contraindications, "
+            "precautions and interactions; suggests the next dose as FHIR actions."
+        ),
+        prefetch=dict(PREFETCH_TEMPLATES),
+        usageRequirements="FHIR R4 draft MedicationRequest(s) in context.draftOrders.",
+    ),
+    ORDER_SELECT: ServiceDefinition(
+        hook="order-select",
+        id=ORDER_SELECT,
+        title="Baclofène — aide à la posologie (RTU)",
+        description=(
+            "While a baclofen order is composed: the titration step, the next dose and the dose "
+            "thresholds of the ANSM RTU, before the full check at signature."
+        ),
+        prefetch=dict(PREFETCH_TEMPLATES),
+        usageRequirements="FHIR R4 draft MedicationRequest(s) in context.draftOrders; selections.",
+    ),
+}
+
+
+def discovery() -> Discovery:
+    return Discovery(services=list(SERVICES.values()))

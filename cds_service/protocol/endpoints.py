@@ -1,0 +1,238 @@
+"""The CDS Hooks HTTP endpoints: discovery, the two hook services, feedback, health.
+
+Each handler validates the body into the pydantic models, authenticates the EHR (unless the
+sandbox switched authentication off), runs the pipeline and records the audit. Client mistakes
+become 4xx JSON naming the field; nothing a client sends can produce a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from cds_service.fhir.parsing import InvalidFhir
+from cds_service.fhir.prefetch import PatientUnavailable
+from cds_service.observability import metrics
+from cds_service.observability.logging import correlation_id, get_logger, log
+from cds_service.observability.privacy import pseudonymise
+from cds_service.observability.tracing import span
+from cds_service.pipeline import run_hook
+from cds_service.protocol.auth import AuthError, audience_for
+from cds_service.protocol.discovery import SERVICES, discovery
+from cds_service.protocol.errors import ApiError, from_validation
+from cds_service.protocol.language import negotiate
+from cds_service.protocol.models import FeedbackRequest, HookRequest
+from cds_service.state import AppState
+from cds_service.storage.repository import CardRecord, EvaluationRecord, FeedbackRecord
+
+logger = get_logger("http")
+
+
+class OrjsonResponse(JSONResponse):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error_response(error: ApiError) -> Response:
+    return OrjsonResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
+def state_of(request: Request) -> AppState:
+    state: AppState = request.app.state.cds
+    return state
+
+
+async def authenticate(request: Request) -> None:
+    """Verify the EHR's JWT on this call (every CDS endpoint, discovery included)."""
+    state = state_of(request)
+    if state.verifier is None:
+        return
+    try:
+        await state.verifier.verify(request.headers.get("authorization"),
+                                    audience_for(state.settings, request.url.path))
+    except AuthError as exc:
+        log(logger, logging.WARNING, "authentication failed", reason=exc.reason,
+            path=request.url.path)
+        raise ApiError(401, "unauthorized", "authentication required",
+                       headers={"WWW-Authenticate": "Bearer"}) from None
+
+
+async def read_json(request: Request) -> Any:
+    body = await request.body()
+    if not body:
+        raise ApiError(400, "invalid-request", "request body is empty")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "malformed-json", "request body is not valid JSON") from None
+
+
+async def get_discovery(request: Request) -> Response:
+    try:
+        await authenticate(request)
+    except ApiError as error:
+        return error_response(error)
+    return OrjsonResponse(discovery().model_dump(exclude_none=True))
+
+
+def _service(service_id: str) -> Any:
+    service = SERVICES.get(service_id)
+    if service is None:
+        raise ApiError(404, "unknown-service", f"no CDS service with id {service_id!r}", "id")
+    return service
+
+
+async def post_hook(request: Request) -> Response:
+    service_id = request.path_params["service_id"]
+    started = time.perf_counter()
+    status = 200
+    try:
+        response, outcome_record = await _handle_hook(request, service_id, started)
+    except ApiError as error:
+        status = error.status
+        response, outcome_record = error_response(error), None
+    elapsed = time.perf_counter() - started
+    label = service_id if service_id in SERVICES else "unknown"
+    metrics.REQUESTS.labels(service=label, status=str(status)).inc()
+    metrics.REQUEST_LATENCY.labels(service=label).observe(elapsed)
+    if outcome_record is not None:
+        await _audit(request, outcome_record)
+    return response
+
+
+async def _handle_hook(request: Request, service_id: str, started: float) -> tuple[Response, EvaluationRecord | None]:
+    state = state_of(request)
+    service = _service(service_id)
+    await authenticate(request)
+    payload = await read_json(request)
+    if not isinstance(payload, dict):
+        raise ApiError(400, "invalid-request", "request body must be a JSON object")
+    try:
+        hook_request = HookRequest.model_validate(payload)
+    except ValidationError as exc:
+        raise from_validation(exc) from None
+    if hook_request.hook != service.hook:
+        raise ApiError(400, "unsupported-hook",
+                       f"service {service_id} answers hook {service.hook!r}, not {hook_request.hook!r}",
+                       "hook")
+    correlation_id.set(hook_request.hookInstance[:64])
+    lang = negotiate(request.headers.get("accept-language"))
+    with span("cds.request", service=service_id, hook=service.hook):
+        try:
+            outcome = await run_hook(
+                hook_request,
+                hook=service.hook,
+                profile=state.profile,
+                http=state.http,
+                lang=lang,
+                today=date.today(),
+                base_url=state.settings.public_url,
+                deadline_seconds=state.settings.fhir_timeout_seconds,
+                max_pages=state.settings.fhir_max_pages,
+                observe_fetch=metrics.observe_fetch,
+            )
+        except PatientUnavailable as exc:
+            log(logger, logging.WARNING, "patient unavailable", reason=exc.reason)
+            raise ApiError(412, "patient-unavailable",
+                           "the Patient resource is neither in prefetch nor obtainable from fhirServer",
+                           "prefetch.patient") from None
+        except InvalidFhir as exc:
+            raise ApiError(400, "invalid-fhir", str(exc), exc.location) from None
+    for card in outcome.cards:
+        metrics.CARDS.labels(indicator=card["indicator"]).inc()
+    for code in outcome.rule_codes:
+        metrics.RULE_FIRINGS.labels(rule=code, profile=state.profile.id).inc()
+    duration_ms = (time.perf_counter() - started) * 1000
+    log(logger, logging.INFO, "hook evaluated", service=service_id, cards=len(outcome.cards),
+        rules=outcome.rule_codes, unavailable=sorted(outcome.unavailable),
+        duration_ms=round(duration_ms, 2))
+    record = EvaluationRecord(
+        hook_instance=hook_request.hookInstance,
+        service_id=service_id,
+        hook=service.hook,
+        patient_pseudonym=pseudonymise(hook_request.context.patientId, state.settings.pseudonym_key),
+        profile=state.profile.id,
+        cards=[CardRecord(card["uuid"], card["indicator"], list(card["extension"]["baclofen-rtu-rules"]))
+               for card in outcome.cards],
+        status_code=200,
+        duration_ms=duration_ms,
+    )
+    return OrjsonResponse(outcome.response()), record
+
+
+async def _audit(request: Request, record: EvaluationRecord) -> None:
+    """The audit row is written after the answer is computed; a storage failure is logged,
+    never turned into a failed clinical check."""
+    try:
+        await state_of(request).repository.record_evaluation(record)
+    except Exception as exc:  # storage down must not hide cards from the clinician
+        log(logger, logging.ERROR, "audit write failed", error=type(exc).__name__)
+
+
+async def post_feedback(request: Request) -> Response:
+    service_id = request.path_params["service_id"]
+    try:
+        _service(service_id)
+        await authenticate(request)
+        payload = await read_json(request)
+        try:
+            feedback = FeedbackRequest.model_validate(payload)
+        except ValidationError as exc:
+            raise from_validation(exc) from None
+        items = [
+            FeedbackRecord(
+                service_id=service_id,
+                card_uuid=item.card,
+                outcome=item.outcome,
+                accepted_suggestions=[s.id for s in item.acceptedSuggestions or []],
+                override_reason_system=item.overrideReason.reason.system
+                if item.overrideReason and item.overrideReason.reason else None,
+                override_reason_code=item.overrideReason.reason.code
+                if item.overrideReason and item.overrideReason.reason else None,
+                override_comment=item.overrideReason.userComment if item.overrideReason else None,
+                outcome_timestamp=item.outcomeTimestamp,
+            )
+            for item in feedback.feedback
+        ]
+        try:
+            rules = await state_of(request).repository.record_feedback(items)
+        except Exception as exc:
+            log(logger, logging.ERROR, "feedback write failed", error=type(exc).__name__)
+            raise ApiError(503, "storage-unavailable", "feedback could not be stored; retry") from None
+    except ApiError as error:
+        return error_response(error)
+    for item, codes in zip(items, rules, strict=True):
+        for code in codes or ["unknown"]:
+            metrics.FEEDBACK.labels(service=service_id, outcome=item.outcome, rule=code).inc()
+    log(logger, logging.INFO, "feedback stored", service=service_id, items=len(items))
+    return OrjsonResponse({"stored": len(items)})
+
+
+async def healthz(request: Request) -> Response:
+    return OrjsonResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    try:
+        await state_of(request).repository.ping()
+    except Exception as exc:
+        return OrjsonResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+    return OrjsonResponse({"status": "ready", "profile": state_of(request).profile.id})
+
+
+async def get_metrics(request: Request) -> Response:
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)
+
+
+def not_found(path: str) -> dict[str, str]:
+    return {"error": "not-found", "message": f"no route for {path}"}

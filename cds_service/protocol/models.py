@@ -1,0 +1,148 @@
+"""Pydantic v2 models of the CDS Hooks 2.0 wire format (request, response, discovery, feedback).
+
+FHIR resources inside (draft orders, prefetch) stay plain JSON objects here; the FHIR layer
+parses them with `fhir.resources` so that the protocol layer does not depend on FHIR models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+JsonObject = dict[str, Any]
+
+
+class WireModel(BaseModel):
+    """Base: unknown fields tolerated (forward compatibility), none emitted when unset."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Coding(WireModel):
+    system: str | None = None
+    code: str
+    display: str | None = None
+
+
+class FhirAuthorization(WireModel):
+    access_token: str = Field(min_length=1, max_length=20_000)
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(ge=0)
+    scope: str
+    subject: str
+    patient: str | None = None
+
+
+class OrderContext(WireModel):
+    """Context of `order-sign` and `order-select`."""
+
+    userId: str = Field(min_length=1, max_length=512)
+    patientId: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9\-\.]{1,64}$")
+    encounterId: str | None = Field(default=None, max_length=512)
+    draftOrders: JsonObject
+    selections: list[str] | None = None
+
+    @field_validator("draftOrders")
+    @classmethod
+    def _is_bundle(cls, value: JsonObject) -> JsonObject:
+        if value.get("resourceType") != "Bundle":
+            raise ValueError("draftOrders must be a FHIR Bundle")
+        return value
+
+
+class HookRequest(WireModel):
+    hook: str = Field(min_length=1, max_length=128)
+    hookInstance: str = Field(min_length=1, max_length=128)
+    fhirServer: str | None = Field(default=None, max_length=2048)
+    fhirAuthorization: FhirAuthorization | None = None
+    context: OrderContext
+    prefetch: dict[str, JsonObject | None] | None = None
+
+    @field_validator("fhirServer")
+    @classmethod
+    def _is_http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("fhirServer must be an http(s) URL")
+        return value
+
+
+class Source(WireModel):
+    label: str
+    url: str | None = None
+    icon: str | None = None
+    topic: Coding | None = None
+
+
+class Action(WireModel):
+    type: Literal["create", "update", "delete"]
+    description: str
+    resource: JsonObject | None = None
+    resourceId: str | None = None
+
+
+class Suggestion(WireModel):
+    label: str
+    uuid: str | None = None
+    isRecommended: bool | None = None
+    actions: list[Action] = Field(default_factory=list)
+
+
+class Link(WireModel):
+    label: str
+    url: str
+    type: Literal["absolute", "smart"] = "absolute"
+    appContext: str | None = None
+
+
+class Card(WireModel):
+    uuid: str | None = None
+    summary: str = Field(max_length=140)
+    detail: str | None = None
+    indicator: Literal["info", "warning", "critical"]
+    source: Source
+    suggestions: list[Suggestion] | None = None
+    selectionBehavior: Literal["at-most-one", "any"] | None = None
+    overrideReasons: list[Coding] | None = None
+    links: list[Link] | None = None
+    extension: JsonObject | None = None
+
+
+class HookResponse(WireModel):
+    cards: list[Card] = Field(default_factory=list)
+    systemActions: list[Action] | None = None
+
+
+class ServiceDefinition(WireModel):
+    hook: str
+    title: str | None = None
+    description: str
+    id: str
+    prefetch: dict[str, str] | None = None
+    usageRequirements: str | None = None
+
+
+class Discovery(WireModel):
+    services: list[ServiceDefinition]
+
+
+class AcceptedSuggestion(WireModel):
+    id: str = Field(min_length=1, max_length=128)
+
+
+class OverrideReason(WireModel):
+    reason: Coding | None = None
+    userComment: str | None = Field(default=None, max_length=4000)
+
+
+class FeedbackItem(WireModel):
+    card: str = Field(min_length=1, max_length=128)
+    outcome: Literal["accepted", "overridden"]
+    acceptedSuggestions: list[AcceptedSuggestion] | None = None
+    overrideReason: OverrideReason | None = None
+    outcomeTimestamp: datetime
+
+
+class FeedbackRequest(WireModel):
+    feedback: list[FeedbackItem] = Field(min_length=1, max_length=100)

@@ -1,0 +1,23 @@
+"""What the running app holds: settings, profile, the shared HTTP client, storage, verifier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cds_service.clinical.profile import Profile
+from cds_service.protocol.auth import JwtVerifier
+from cds_service.settings import Settings
+from cds_service.storage.repository import Repository
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    profile: Profile
+    http: httpx.AsyncClient
+    engine: AsyncEngine
+    repository: Repository
+    verifier: JwtVerifier | None

@@ -1,0 +1,55 @@
+"""Golden tests: every scenario of fhir_fixtures/ through the real ASGI app, in French and English.
+
+Each scenario's expected.yaml lists the rule codes that must and must not appear. The EHR's
+fhirServer is pointed at a closed local port so nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import httpx
+import pytest
+
+from cds_service.fixtures import Scenario, fixtures_dir, list_scenarios
+from tests.builders import rule_codes
+
+DIRECTORY = fixtures_dir()
+SCENARIOS = list_scenarios(DIRECTORY) if DIRECTORY else []
+
+
+def test_there_are_enough_scenarios() -> None:
+    assert len(SCENARIOS) >= 40
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+async def test_scenario(client: httpx.AsyncClient, scenario: Scenario, lang: str) -> None:
+    request: dict[str, Any] = copy.deepcopy(scenario.request)
+    if "fhirServer" in request:
+        request["fhirServer"] = "http://127.0.0.1:9/fhir"
+    expected = scenario.expected
+    response = await client.post(f"/cds-services/{scenario.service}", json=request,
+                                 headers={"Accept-Language": lang})
+    assert response.status_code == expected.get("status", 200), response.text
+    if response.status_code != 200:
+        return
+    body = response.json()
+    codes = set(rule_codes(body))
+    if expected.get("no_cards"):
+        assert body["cards"] == []
+        return
+    missing = set(expected.get("must", [])) - codes
+    unexpected = set(expected.get("must_not", [])) & codes
+    assert not missing and not unexpected, (
+        f"missing {sorted(missing)}, unexpected {sorted(unexpected)}; got {sorted(codes)}"
+    )
+    indicators = [card["indicator"] for card in body["cards"]]
+    if expected.get("critical"):
+        assert "critical" in indicators
+    elif "critical" in expected:
+        assert "critical" not in indicators
+    for card in body["cards"]:
+        assert len(card["summary"]) <= 140
+        assert "{" not in card["summary"] and "{" not in card["detail"], card["summary"]

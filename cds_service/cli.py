@@ -51,6 +51,7 @@ def _serve(args: argparse.Namespace) -> int:
     workers = args.workers or settings.workers
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cds-metrics-")
+    _clear_stale_metrics(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
     # uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown; exit 0 then, not "killed".
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_cleanly)
@@ -66,6 +67,16 @@ def _serve(args: argparse.Namespace) -> int:
         server_header=False,
     )
     return 0
+
+
+def _clear_stale_metrics(directory: str | None) -> None:
+    """Files of dead workers would be summed into /metrics forever (e.g. a reused emptyDir)."""
+    if not directory:
+        return
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink(missing_ok=True)
 
 
 async def _database_problem(url: str) -> str | None:

@@ -16,6 +16,7 @@ import httpx
 
 from cds_service.fhir import client as fhir_client
 from cds_service.fhir.client import FhirEndpoint, FhirFetchError
+from cds_service.observability.tracing import span
 
 # The LOINC codes the rules read: eGFR, creatinine clearance, serum creatinine, pregnancy,
 # breastfeeding and body weight. Kept here because the discovery document publishes them.
@@ -128,7 +129,8 @@ async def _fetch_all(
         started = time.perf_counter()
         error: str | None = None
         try:
-            return await _fetch_one(http, endpoint, key, patient_id, max_pages)
+            with span("cds.fhir.fetch", key=key):
+                return await _fetch_one(http, endpoint, key, patient_id, max_pages)
         except FhirFetchError as exc:
             error = exc.reason
             raise

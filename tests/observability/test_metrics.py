@@ -1,0 +1,98 @@
+"""`/metrics` after fixture runs shows every series the operators' dashboards read."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cds_service.fixtures import fixtures_dir, list_scenarios
+from cds_service.storage.database import migrate
+from tests.builders import hook_request
+from tests.fhir_server import FakeFhir, free_port
+
+
+def _value(text: str, name: str, **labels: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        if all(f'{key}="{value}"' in line for key, value in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+async def test_metrics_after_fixture_runs(client: httpx.AsyncClient, fhir_server: FakeFhir) -> None:
+    directory = fixtures_dir()
+    assert directory is not None
+    before = (await client.get("/metrics")).text
+    last_cards: list[dict[str, object]] = []
+    for scenario in list_scenarios(directory):
+        request = dict(scenario.request)
+        request["fhirServer"] = "http://127.0.0.1:9/fhir"
+        response = await client.post(f"/cds-services/{scenario.service}", json=request)
+        if response.status_code == 200 and response.json()["cards"]:
+            last_cards = response.json()["cards"]
+    fhir_server.load([])
+    await client.post("/cds-services/baclofen-rtu", json=hook_request(omit=("allergies",),
+                                                                       fhir_server=fhir_server.url("status-500")))
+    card = last_cards[0]
+    await client.post("/cds-services/baclofen-rtu/feedback", json={"feedback": [
+        {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-03-10T10:00:00Z",
+         "overrideReason": {"reason": {"code": "benefit-outweighs-risk",
+                                       "system": "urn:baclofen-rtu:override-reason"}}}]})
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    text = response.text
+    ok = _value(text, "cds_requests_total", service="baclofen-rtu", status="200")
+    assert ok - _value(before, "cds_requests_total", service="baclofen-rtu", status="200") >= 80
+    assert _value(text, "cds_requests_total", status="412") >= 1
+    assert _value(text, "cds_request_duration_seconds_count", service="baclofen-rtu-select") >= 1
+    for rule in ("dose-specialist", "dose-collegial", "renal-severe", "ci-epilepsy", "ix-diuretic", "plan-next-dose"):
+        assert _value(text, "cds_rule_firings_total", rule=rule, profile="rtu-2014") >= 1, rule
+    for indicator in ("info", "warning", "critical"):
+        assert _value(text, "cds_cards_total", indicator=indicator) >= 1, indicator
+    assert _value(text, "cds_fhir_fetch_duration_seconds_count", key="allergies") >= 1
+    assert _value(text, "cds_fhir_fetch_errors_total", key="allergies", reason="http-error") >= 1
+    rule = card["extension"]["baclofen-rtu-rules"][0]  # type: ignore[index]
+    assert _value(text, "cds_feedback_total", service="baclofen-rtu", outcome="overridden", rule=rule) >= 1
+
+
+def test_metrics_are_merged_across_worker_processes(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    migrate(url)
+    metrics_dir = tmp_path / "prom"
+    metrics_dir.mkdir()
+    port = free_port()
+    env = {**os.environ, "CDS_AUTH": "off", "CDS_DATABASE_URL": url, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    process = subprocess.Popen([sys.executable, "-m", "cds_service", "serve", "--port", str(port), "--workers", "2"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("server did not start")
+            time.sleep(0.2)
+        with httpx.Client(base_url=base, timeout=10) as http:
+            for _ in range(12):
+                http.headers["Connection"] = "close"  # new connections spread over both workers
+                assert http.post("/cds-services/baclofen-rtu", json=hook_request()).status_code == 200
+            text = http.get("/metrics").text
+        assert _value(text, "cds_requests_total", service="baclofen-rtu", status="200") == 12
+        pids = set(re.findall(r"_(\d+)\.db", " ".join(os.listdir(metrics_dir))))
+        assert len(pids) >= 1
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

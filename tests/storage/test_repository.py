@@ -1,0 +1,152 @@
+"""Storage on SQLite and, when a server is configured, on a real PostgreSQL: the same migrations,
+the same behaviour (feedback, audit, replay protection across engines, retention purge)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text, update
+
+from cds_service.storage.database import DatabaseNotReady, check_ready, create_engine, migrate, session_factory
+from cds_service.storage.repository import CardRecord, EvaluationRecord, FeedbackRecord, Repository
+from cds_service.storage.tables import Evaluation, Feedback
+
+POSTGRES_URL = os.environ.get("CDS_TEST_POSTGRES_URL")
+
+
+def _postgres_or_skip() -> str:
+    if not POSTGRES_URL:
+        if os.environ.get("CDS_TEST_REQUIRE_POSTGRES") == "1":
+            pytest.fail("CDS_TEST_REQUIRE_POSTGRES=1 but CDS_TEST_POSTGRES_URL is not set")
+        pytest.skip("no PostgreSQL (set CDS_TEST_POSTGRES_URL)")
+    return POSTGRES_URL
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        for table in ("issued_cards", "feedback", "evaluations", "seen_tokens", "alembic_version"):
+            await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    else:
+        url = _postgres_or_skip()
+        asyncio.run(_reset_postgres(url))
+    migrate(url)
+    yield url
+
+
+@pytest.fixture
+async def repository(backend_url: str) -> AsyncIterator[Repository]:
+    engine = create_engine(backend_url)
+    yield Repository(session_factory(engine))
+    await engine.dispose()
+
+
+def _evaluation(card_uuid: str) -> EvaluationRecord:
+    return EvaluationRecord(
+        hook_instance=str(uuid.uuid4()), service_id="baclofen-rtu", hook="order-sign",
+        patient_pseudonym="a" * 64, profile="rtu-2014",
+        cards=[CardRecord(card_uuid, "warning", ["dose-specialist"])], status_code=200, duration_ms=3.2,
+    )
+
+
+def _feedback(card_uuid: str, outcome: str = "accepted") -> FeedbackRecord:
+    return FeedbackRecord(
+        service_id="baclofen-rtu", card_uuid=card_uuid, outcome=outcome, accepted_suggestions=["s1"],
+        override_reason_system=None, override_reason_code=None, override_comment=None,
+        outcome_timestamp=datetime(2026, 3, 10, 10, tzinfo=UTC),
+    )
+
+
+async def test_migrated_database_is_ready(backend_url: str) -> None:
+    engine = create_engine(backend_url)
+    await check_ready(engine, backend_url)
+    await engine.dispose()
+
+
+async def test_unmigrated_database_is_not_ready(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    engine = create_engine(url)
+    with pytest.raises(DatabaseNotReady, match="run `baclofen-cds migrate`"):
+        await check_ready(engine, url)
+    await engine.dispose()
+
+
+async def test_feedback_is_tied_to_the_rules_of_its_card(repository: Repository) -> None:
+    card = str(uuid.uuid4())
+    await repository.record_evaluation(_evaluation(card))
+    rules = await repository.record_feedback([_feedback(card), _feedback("unknown-card", "overridden")])
+    assert rules == [["dose-specialist"], []]
+    assert await repository.count_feedback() == 2
+
+
+async def test_replayed_jti_is_refused_across_engines(backend_url: str) -> None:
+    """Two engines stand for two service processes sharing one database."""
+    first, second = create_engine(backend_url), create_engine(backend_url)
+    expires = datetime.now(UTC) + timedelta(minutes=5)
+    try:
+        a, b = Repository(session_factory(first)), Repository(session_factory(second))
+        assert await a.remember_jti("https://ehr.example", "jti-1", expires) is True
+        assert await b.remember_jti("https://ehr.example", "jti-1", expires) is False
+        assert await b.remember_jti("https://other.example", "jti-1", expires) is True
+        results = await asyncio.gather(*(a.remember_jti("https://ehr.example", "jti-2", expires) if i % 2 else
+                                         b.remember_jti("https://ehr.example", "jti-2", expires) for i in range(8)))
+        assert results.count(True) == 1
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_purge_deletes_only_rows_older_than_retention(backend_url: str, repository: Repository) -> None:
+    old_card, new_card = str(uuid.uuid4()), str(uuid.uuid4())
+    await repository.record_evaluation(_evaluation(old_card))
+    await repository.record_evaluation(_evaluation(new_card))
+    await repository.record_feedback([_feedback(old_card), _feedback(new_card)])
+    await repository.remember_jti("iss", "expired", datetime.now(UTC) - timedelta(minutes=1))
+    engine = create_engine(backend_url)
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    async with engine.begin() as conn:
+        await conn.execute(update(Evaluation).where(Evaluation.card_uuids.is_not(None))
+                           .where(Evaluation.id == 1).values(evaluated_at=long_ago))
+        await conn.execute(update(Feedback).where(Feedback.card_uuid == old_card).values(received_at=long_ago))
+    await engine.dispose()
+    counts = await repository.purge(365)
+    assert counts == {"evaluations": 1, "feedback": 1, "seen_tokens": 1}
+    assert await repository.count_feedback() == 1
+    assert await repository.rules_of_cards([old_card, new_card]) == {new_card: ["dose-specialist"]}
+
+
+async def test_the_app_end_to_end_on_each_backend(backend_url: str) -> None:
+    """Hook call (audit row) and feedback through the real app on this backend."""
+    import httpx
+
+    from cds_service.app import create_app
+    from cds_service.settings import Settings
+    from tests.builders import hook_request
+
+    app = create_app(Settings(auth="off", database_url=backend_url))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        assert (await client.get("/readyz")).json()["status"] == "ready"
+        cards = (await client.post("/cds-services/baclofen-rtu", json=hook_request())).json()["cards"]
+        feedback = {"feedback": [{"card": cards[0]["uuid"], "outcome": "accepted",
+                                  "outcomeTimestamp": "2026-03-10T10:00:00+01:00"}]}
+        assert (await client.post("/cds-services/baclofen-rtu/feedback", json=feedback)).status_code == 200
+        repository: Repository = app.state.cds.repository
+        assert await repository.count_feedback() == 1
+        assert await repository.rules_of_cards([cards[0]["uuid"]]) == {
+            cards[0]["uuid"]: cards[0]["extension"]["baclofen-rtu-rules"]
+        }

@@ -42,6 +42,19 @@ class BodyTooLarge(Exception):
     pass
 
 
+class _ResponseTracker:
+    """Wraps `send` to know whether the response has started (then no error body can follow)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
 class BodyLimitMiddleware:
     """413 for bodies over `max_bytes`, by Content-Length or while streaming."""
 
@@ -65,7 +78,7 @@ class BodyLimitMiddleware:
                                                  "message": f"body exceeds {self.max_bytes} bytes"})
                     return
         received = 0
-        started = False
+        tracker = _ResponseTracker(send)
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -76,16 +89,10 @@ class BodyLimitMiddleware:
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, tracker)
         except BodyTooLarge:
-            if not started:
+            if not tracker.started:
                 await _send_json(send, 413, {"error": "payload-too-large",
                                              "message": f"body exceeds {self.max_bytes} bytes"})
 
@@ -101,18 +108,11 @@ class TimeoutMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracker = _ResponseTracker(send)
         try:
-            await asyncio.wait_for(self.app(scope, receive, tracking_send), self.seconds)
+            await asyncio.wait_for(self.app(scope, receive, tracker), self.seconds)
         except TimeoutError:
-            if not started:
+            if not tracker.started:
                 await _send_json(send, 503, {"error": "timeout", "message": "request timed out"})
 
 

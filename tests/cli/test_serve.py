@@ -15,6 +15,7 @@ import httpx
 from cds_service.storage.database import migrate
 from tests.builders import hook_request, patient
 from tests.fhir_server import FakeFhir, free_port
+from tests.processes import wait_until_ready
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -51,15 +52,7 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path, fhir_server: Fak
     process = subprocess.Popen([sys.executable, "-m", "cds_service", "serve", "--port", str(port)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.1)
+    wait_until_ready(base, process)
     result: dict[str, int] = {}
 
     def slow_call() -> None:

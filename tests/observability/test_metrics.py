@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from cds_service.fixtures import fixtures_dir, list_scenarios
 from cds_service.storage.database import migrate
 from tests.builders import hook_request
-from tests.fhir_server import FakeFhir, free_port
+from tests.fhir_server import FakeFhir
+from tests.processes import serving
 
 
 def _value(text: str, name: str, **labels: str) -> float:
@@ -69,22 +66,8 @@ def test_metrics_are_merged_across_worker_processes(tmp_path: Path) -> None:
     migrate(url)
     metrics_dir = tmp_path / "prom"
     metrics_dir.mkdir()
-    port = free_port()
     env = {**os.environ, "CDS_AUTH": "off", "CDS_DATABASE_URL": url, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-    process = subprocess.Popen([sys.executable, "-m", "cds_service", "serve", "--port", str(port), "--workers", "2"],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("server did not start")
-            time.sleep(0.2)
+    with serving(env, "--workers", "2") as (base, process):
         with httpx.Client(base_url=base, timeout=10) as http:
             for _ in range(12):
                 http.headers["Connection"] = "close"  # new connections spread over both workers
@@ -93,6 +76,5 @@ def test_metrics_are_merged_across_worker_processes(tmp_path: Path) -> None:
         assert _value(text, "cds_requests_total", service="baclofen-rtu", status="200") == 12
         pids = set(re.findall(r"_(\d+)\.db", " ".join(os.listdir(metrics_dir))))
         assert len(pids) >= 1
-    finally:
         process.terminate()
-        process.wait(timeout=20)
+        assert process.wait(timeout=20) == 0

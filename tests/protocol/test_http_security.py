@@ -145,3 +145,18 @@ async def test_logs_of_all_fixture_runs_hold_no_patient_data_or_token(
     assert "hook evaluated" in captured
     leaks = sorted(secret for secret in secrets if secret in captured)
     assert not leaks, leaks
+
+
+async def test_request_time_out_is_a_503(database_url: str, fhir_server: Any) -> None:
+    from tests.builders import patient
+
+    fhir_server.load([patient()])
+    settings = Settings(auth="off", database_url=database_url, fhir_timeout_seconds=5, request_timeout_seconds=0.3)
+    application = create_app(settings)
+    async with application.router.lifespan_context(application), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url="http://testserver"
+    ) as client:
+        request = hook_request(omit=("conditions",), fhir_server=fhir_server.url("delay-2000"))
+        response = await client.post("/cds-services/baclofen-rtu", json=request)
+    assert response.status_code == 503
+    assert response.json()["error"] == "timeout"

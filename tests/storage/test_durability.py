@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,37 +17,18 @@ import pytest
 from cds_service.storage.database import create_engine, migrate, session_factory
 from cds_service.storage.repository import Repository
 from tests.builders import hook_request
-from tests.fhir_server import free_port
+from tests.processes import serving
 
 POSTGRES_URL = os.environ.get("CDS_TEST_POSTGRES_URL")
 
 
 @contextmanager
 def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    env = {**os.environ, "CDS_AUTH": "off", "CDS_DATABASE_URL": database_url,
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics-{port}")}
-    Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir()
-    process = subprocess.Popen([sys.executable, "-m", "cds_service", "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"server did not start: {process.stderr.read() if process.stderr else ''!r}")
-        time.sleep(0.1)
-    try:
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
+    metrics = tmp_path / f"metrics-{time.monotonic_ns()}"
+    metrics.mkdir()
+    env = {**os.environ, "CDS_AUTH": "off", "CDS_DATABASE_URL": database_url, "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+    with serving(env) as running:
+        yield running
 
 
 async def _count(url: str) -> int:

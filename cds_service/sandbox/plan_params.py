@@ -1,0 +1,137 @@
+"""Query parameters of `GET /plan`, validated into a `PlanQuery`.
+
+The page is opened from a card link, but anyone can edit the address: every parameter is
+checked and a bad one becomes a `BadParameter` naming it (a 400), never a 500, and the date
+range is capped so that one request cannot ask for years of rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal, get_args
+
+from cds_service.clinical.profile import LANGUAGES, PROFILE_NAMES, Language, Profile, load_profile
+
+Renal = Literal["normal", "moderate", "severe", "unknown"]
+RENAL_VALUES: tuple[Renal, ...] = get_args(Renal)
+MAX_DAYS = 180
+DEFAULT_DAYS = 28
+MAX_DOSE_MG = 1000.0
+MAX_INTAKES = 8
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
+class BadParameter(ValueError):
+    """A query parameter the plan cannot use; `name` is the parameter."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class PlanQuery:
+    dose: float
+    since: date
+    until: date
+    age: int | None
+    renal: Renal
+    profile: Profile
+    lang: Language
+    intakes: int
+
+    def query_string(self, **changes: str) -> dict[str, str]:
+        """The parameters as they would be written in a link, with some changed."""
+        values = {
+            "dose": f"{self.dose:g}", "since": self.since.isoformat(), "until": self.until.isoformat(),
+            "age": "" if self.age is None else str(self.age), "renal": self.renal,
+            "profile": self.profile.id, "lang": self.lang, "intakes": str(self.intakes),
+        }
+        values.update(changes)
+        return values
+
+
+def _get(params: Mapping[str, str], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _number(params: Mapping[str, str], name: str) -> float | None:
+    raw = _get(params, name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw.replace(",", "."))
+    except ValueError:
+        raise BadParameter(name, f"not a number: {raw[:40]!r}") from None
+    if not math.isfinite(value):
+        raise BadParameter(name, "not a finite number")
+    return value
+
+
+def _integer(params: Mapping[str, str], name: str, low: int, high: int) -> int | None:
+    raw = _get(params, name)
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()):
+        raise BadParameter(name, f"not a whole number: {raw[:40]!r}")
+    value = int(raw) if len(raw) <= 6 else high + 1
+    if not low <= value <= high:
+        raise BadParameter(name, f"must be between {low} and {high}")
+    return value
+
+
+def _date(params: Mapping[str, str], name: str) -> date | None:
+    raw = _get(params, name)
+    if raw is None:
+        return None
+    try:
+        if len(raw) != 10:
+            raise ValueError(raw)
+        value = date.fromisoformat(raw)
+    except ValueError:
+        raise BadParameter(name, f"not a date (YYYY-MM-DD): {raw[:40]!r}") from None
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise BadParameter(name, f"year must be between {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
+def _choice(params: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = _get(params, name)
+    if raw is None:
+        return default
+    if raw not in allowed:
+        raise BadParameter(name, f"must be one of {', '.join(allowed)}")
+    return raw
+
+
+def parse_query(params: Mapping[str, str], *, default_profile: str, default_lang: Language,
+                today: date) -> PlanQuery:
+    """Validate the query; `lang` is read first so that errors can be shown in it."""
+    lang_raw = _choice(params, "lang", LANGUAGES, default_lang)
+    lang: Language = "en" if lang_raw == "en" else "fr"
+    dose = _number(params, "dose")
+    if dose is None:
+        raise BadParameter("dose", "required (mg/day)")
+    if not 0 < dose <= MAX_DOSE_MG:
+        raise BadParameter("dose", f"must be above 0 and at most {MAX_DOSE_MG:g} mg/day")
+    since = _date(params, "since") or today
+    until = _date(params, "until") or since + timedelta(days=DEFAULT_DAYS)
+    if until < since:
+        raise BadParameter("until", "must not be before since")
+    if (until - since).days > MAX_DAYS:
+        raise BadParameter("until", f"the plan covers at most {MAX_DAYS} days")
+    age = _integer(params, "age", 0, 130)
+    renal_raw = _choice(params, "renal", RENAL_VALUES, "unknown")
+    renal = next(value for value in RENAL_VALUES if value == renal_raw)
+    profile = load_profile(_choice(params, "profile", PROFILE_NAMES, default_profile))
+    intakes = _integer(params, "intakes", 1, MAX_INTAKES) or profile.titration.start_intakes
+    return PlanQuery(dose=dose, since=since, until=until, age=age, renal=renal, profile=profile,
+                     lang=lang, intakes=intakes)

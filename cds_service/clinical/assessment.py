@@ -26,6 +26,7 @@ class CurrentRegimen:
     mg_per_day: float | None
     intakes_per_day: int | None
     started: date | None
+    intake_mg: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def current_regimen(context: PatientContext, profile: Profile) -> CurrentRegimen
         mg_per_day=step.mg_per_day,
         intakes_per_day=step.intakes_per_day,
         started=step.start or started,
+        intake_mg=step.intake_mg,
     )
 
 

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from cds_service.clinical.actions import OrderRefs, actions_for
 from cds_service.clinical.engine import OrderEvaluation
-from cds_service.clinical.findings import Finding, UpdateDose
+from cds_service.clinical.findings import Finding, PlannedStep, UpdateDose
 from cds_service.clinical.profile import GROUPS, Language, Profile
 from cds_service.clinical.titration import fmt
 
@@ -87,13 +87,16 @@ def _card_uuid(request: CardRequest, order_id: str | None, key: str) -> str:
 def _suggestion_label(proposal: object, profile: Profile, lang: Language) -> str:
     if isinstance(proposal, UpdateDose):
         steps = proposal.steps
-        last = steps[-1]
-        split = "-".join(fmt(v) for v in last.intake_mg)
-        if len(steps) > 1 and steps[0].end is not None:
-            return profile.label("suggest_hold", lang).format(
-                current=fmt(steps[0].mg_per_day), date=steps[0].end.isoformat(),
-                dose=fmt(last.mg_per_day))
-        return profile.label("suggest_dose", lang).format(dose=fmt(last.mg_per_day), split=split)
+        first = steps[0]
+        if len(steps) == 1:
+            return profile.label("suggest_dose", lang).format(dose=fmt(first.mg_per_day), split=_split(first))
+        then = "".join(
+            profile.label("suggest_then", lang).format(dose=fmt(step.mg_per_day), split=_split(step),
+                                                       date=step.start.isoformat() if step.start else "")
+            for step in steps[1:]
+        )
+        return profile.label("suggest_schedule", lang).format(dose=fmt(first.mg_per_day), split=_split(first),
+                                                              then=then)
     kind = type(proposal).__name__
     key = {
         "Referral": f"suggest_referral_{getattr(proposal, 'kind', 'specialist')}",
@@ -101,6 +104,10 @@ def _suggestion_label(proposal: object, profile: Profile, lang: Language) -> str
         "CancelDraft": "suggest_cancel",
     }[kind]
     return profile.label(key, lang)
+
+
+def _split(step: PlannedStep) -> str:
+    return "-".join(fmt(v) for v in step.intake_mg)
 
 
 def _plan_link(evaluation: OrderEvaluation, request: CardRequest) -> dict[str, Any] | None:

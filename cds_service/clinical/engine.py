@@ -21,7 +21,8 @@ Hook = Literal["order-sign", "order-select"]
 
 # What each unavailable prefetch key stops the service from checking (named in the card).
 CHECKS_BY_KEY: dict[str, tuple[str, ...]] = {
-    "conditions": ("indication", "ci-epilepsy", "ci-gluten", "ci-pregnancy", "pr-*"),
+    "conditions": ("indication", "ci-epilepsy", "ci-gluten", "ci-pregnancy", "ci-breastfeeding", "pr-*",
+                   "renal-severe", "renal-moderate"),
     "medications": ("titration-*", "ix-*"),
     "observations": ("renal-unknown", "ci-pregnancy", "ci-breastfeeding"),
     "allergies": ("ci-hypersensitivity",),

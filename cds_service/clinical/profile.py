@@ -75,6 +75,7 @@ class TitrationPolicy:
 @dataclass(frozen=True)
 class Policy:
     completed_within_days: int
+    pregnancy_observation_max_age_days: int
     review_interval_days: int
     fragile_review_interval_days: int
     order_select_rules: frozenset[str]
@@ -199,6 +200,7 @@ def _build(data: Mapping[str, Any]) -> Profile:
             ),
             policy=Policy(
                 completed_within_days=int(policy["completed_within_days"]),
+                pregnancy_observation_max_age_days=int(policy["pregnancy_observation_max_age_days"]),
                 review_interval_days=int(policy["review_interval_days"]),
                 fragile_review_interval_days=int(policy["fragile_review_interval_days"]),
                 order_select_rules=frozenset(policy["order_select_rules"]),

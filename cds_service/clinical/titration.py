@@ -60,9 +60,10 @@ def review_needed(mg_per_day: float, age: int | None, doses: DoseThresholds) -> 
 
 def split_intakes(mg_per_day: float, intakes: int, unit_mg: float) -> tuple[float, ...]:
     """Split a daily dose into intakes of whole `unit_mg` (half tablets), evening then morning
-    heavier: 40 mg in 3 → (15, 10, 15)."""
-    intakes = max(1, intakes)
+    heavier: 40 mg in 3 → (15, 10, 15). Never an empty intake: a dose too small for that many
+    half tablets gets fewer intakes (10 mg in 3 → (5, 5))."""
     units = math.floor(round(mg_per_day / unit_mg, 6))
+    intakes = max(1, min(intakes, units))
     remainder_mg = round(mg_per_day - units * unit_mg, 2)
     base, extra = divmod(units, intakes)
     split = [float(base * unit_mg)] * intakes

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from datetime import date, timedelta
 
 from cds_service.clinical.assessment import Assessment
 from cds_service.clinical.context import ObservationFact
 from cds_service.clinical.findings import CancelDraft, Finding
 from cds_service.clinical.rules.common import condition_evidence, describe, finding
+
+_ALLERGY_WORDS = ("allerg", "hypersensib", "hypersensitiv", "intoleran")
 
 
 def _plain(text: str | None) -> str:
@@ -37,9 +40,17 @@ def hypersensitivity(a: Assessment) -> Sequence[Finding]:
         if any("baclof" in _plain(text) for text in texts):
             return _contraindicated(a, "ci-hypersensitivity", allergy.text or "baclofen")
     for condition in a.context.conditions:
-        if condition.active and substance.first_match(condition.codes) is not None:
+        if not condition.active:
+            continue
+        if substance.first_match(condition.codes) is not None or _names_baclofen_allergy(condition.text):
             return _contraindicated(a, "ci-hypersensitivity", condition.text or "baclofen")
     return []
+
+
+def _names_baclofen_allergy(text: str | None) -> bool:
+    """A problem-list entry such as « Allergie au baclofène » or "baclofen hypersensitivity"."""
+    plain = _plain(text)
+    return "baclof" in plain and any(word in plain for word in _ALLERGY_WORDS)
 
 
 def gluten(a: Assessment) -> Sequence[Finding]:
@@ -55,12 +66,14 @@ def gluten(a: Assessment) -> Sequence[Finding]:
     return _contraindicated(a, "ci-gluten", evidence)
 
 
-def _latest(a: Assessment, value_set_name: str) -> ObservationFact | None:
+def _latest(a: Assessment, value_set_name: str, max_age_days: int | None = None) -> ObservationFact | None:
+    """The most recent matching observation up to today (and not older than `max_age_days`)."""
     value_set = a.profile.value_set(value_set_name)
+    oldest = a.today - timedelta(days=max_age_days) if max_age_days is not None else date.min
     matching = [
         obs for obs in a.context.observations
         if value_set.first_match(obs.codes) is not None
-        and (obs.effective is None or obs.effective <= a.today)
+        and (obs.effective is None or oldest <= obs.effective <= a.today)
     ]
     if not matching:
         return None
@@ -73,8 +86,8 @@ def _positive(a: Assessment, obs: ObservationFact, values_name: str) -> bool:
     return a.profile.value_set(values_name).first_match(obs.value_codes) is not None
 
 
-def _observation_evidence(a: Assessment, kind: str) -> str | None:
-    obs = _latest(a, f"{kind}_observation")
+def _observation_evidence(a: Assessment, kind: str, max_age_days: int | None = None) -> str | None:
+    obs = _latest(a, f"{kind}_observation", max_age_days)
     if obs is None or not _positive(a, obs, f"{kind}_positive_values"):
         return None
     value = next(iter(obs.value_codes), None)
@@ -84,7 +97,8 @@ def _observation_evidence(a: Assessment, kind: str) -> str | None:
 
 
 def pregnancy(a: Assessment) -> Sequence[Finding]:
-    evidence = condition_evidence(a, "pregnancy") or _observation_evidence(a, "pregnancy")
+    max_age = a.profile.policy.pregnancy_observation_max_age_days
+    evidence = condition_evidence(a, "pregnancy") or _observation_evidence(a, "pregnancy", max_age)
     return _contraindicated(a, "ci-pregnancy", evidence)
 
 

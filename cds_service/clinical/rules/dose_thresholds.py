@@ -17,12 +17,30 @@ def _intakes(a: Assessment) -> int:
     return max([a.profile.titration.min_intakes, *counts])
 
 
+def _capped(a: Assessment) -> tuple[PlannedStep, ...]:
+    """The draft with every step above the maximum brought down to it (dates kept)."""
+    doses, titration = a.profile.doses, a.profile.titration
+    steps: list[PlannedStep] = []
+    for step in a.regimen.steps if a.regimen else ():
+        if step.mg_per_day > doses.max_mg_per_day or len(step.intake_mg) < titration.min_intakes:
+            mg = min(step.mg_per_day, doses.max_mg_per_day)
+            split = split_intakes(mg, _intakes(a), titration.unit_mg)
+        else:
+            split = step.intake_mg
+        if steps and steps[-1].intake_mg == split:
+            steps[-1] = PlannedStep(split, steps[-1].start, step.end)
+            continue
+        steps.append(PlannedStep(split, step.start or a.today, step.end))
+    return tuple(steps)
+
+
 def dose_over_max(a: Assessment) -> Sequence[Finding]:
+    """Above the profile's maximum (300 mg/day; 80 in rtu-2017 and amm-2018): critical, and the
+    draft brought down to the maximum."""
     new, doses = a.new_mg_per_day, a.profile.doses
     if new is None or new <= doses.max_mg_per_day:
         return []
-    split = split_intakes(doses.max_mg_per_day, _intakes(a), a.profile.titration.unit_mg)
-    proposal = UpdateDose((PlannedStep(split, start=a.today),))
+    proposal = UpdateDose(_capped(a))
     return [finding(a, "dose-over-max", [proposal], dose=fmt(new), max=fmt(doses.max_mg_per_day),
                     profile=("profile", "name"))]
 

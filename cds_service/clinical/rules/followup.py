@@ -45,7 +45,11 @@ def monitoring(a: Assessment) -> Sequence[Finding]:
 
 
 def indication_missing(a: Assessment) -> Sequence[Finding]:
-    return [finding(a, "indication-missing")] if a.indication == "missing" else []
+    """No alcohol dependence on the order nor on the active problems; unsaid when the problem
+    list could not be fetched (the data-unavailable card names the indication check instead)."""
+    if a.indication != "missing" or "conditions" in a.context.unavailable:
+        return []
+    return [finding(a, "indication-missing")]
 
 
 def indication_amm(a: Assessment) -> Sequence[Finding]:

@@ -4,7 +4,6 @@ surveillance particulière est nécessaire… ». Opioid substitution (N07BC) is
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 
 from cds_service.clinical import medication as medication_logic
 from cds_service.clinical.assessment import Assessment
@@ -18,12 +17,9 @@ _ACTIVE = {"active", "on-hold", "intended"}
 
 
 def co_medications(a: Assessment) -> list[MedicationFact]:
-    """Active non-baclofen medications, including the other drafts of the same order set."""
-    window = a.today - timedelta(days=a.profile.policy.completed_within_days)
-    current = [
-        fact for fact in a.context.medications
-        if fact.status in _ACTIVE or (fact.status == "completed" and (fact.end or window) > window)
-    ]
+    """Active non-baclofen medications (spec: "active co-medications"; a completed, stopped or
+    cancelled one is not), including the other drafts of the same order set."""
+    current = [fact for fact in a.context.medications if fact.status in _ACTIVE]
     others = [d for d in a.context.draft_orders if d is not a.order]
     return [fact for fact in current + others if not medication_logic.is_baclofen(fact)]
 

@@ -1,6 +1,11 @@
 """Titration. Seed: « La dose initiale recommandée est de 15 mg/jour, répartie en trois prises
 pendant 2 ou 3 jours. L'augmentation des doses se fait par paliers… »; moderate renal
-insufficiency: « très lente ». One corrected regimen is proposed for the whole group."""
+insufficiency: « très lente ». One corrected regimen is proposed for the whole group.
+
+A draft that holds a schedule is checked step by step, each step against the one before it
+(the current regimen for the first step). A dose "began" when it last changed: a step that
+repeats the previous dose does not restart the interval clock.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +20,23 @@ from cds_service.clinical.rules.common import finding
 from cds_service.clinical.rules.followup import review_interval
 from cds_service.clinical.titration import allowed_step, fmt, next_step, split_intakes
 
+_EPSILON = 1e-6
+
 
 @dataclass(frozen=True)
 class Violation:
     code: str
     params: dict[str, Any]
-    corrected: tuple[PlannedStep, ...] | None = None
+
+
+@dataclass(frozen=True)
+class _Dose:
+    """A daily dose, the day it began (None: unknown), its number of intakes and their doses."""
+
+    mg: float
+    began: date | None
+    intakes: int | None
+    intake_mg: tuple[float, ...] = ()
 
 
 def _intakes(a: Assessment, count: int | None) -> int:
@@ -31,48 +47,130 @@ def _split(a: Assessment, mg: float, count: int | None) -> tuple[float, ...]:
     return split_intakes(mg, _intakes(a, count), a.profile.titration.unit_mg)
 
 
+def _current_dose(a: Assessment) -> _Dose | None:
+    current = a.current
+    if current is None or current.mg_per_day is None:
+        return None
+    return _Dose(current.mg_per_day, current.started, current.intakes_per_day, current.intake_mg)
+
+
+def _is_start(a: Assessment, index: int, mg: float) -> bool:
+    """First step of a patient without current baclofen, above the starting dose. When the
+    medication list could not be fetched the history is unknown: no start check."""
+    if index != 0 or a.current is not None or "medications" in a.context.unavailable:
+        return False
+    return mg > a.profile.titration.start_mg_per_day + _EPSILON
+
+
+def _advance(previous: _Dose | None, mg: float, start: date, intakes: int | None) -> _Dose:
+    """The dose after a step: an unchanged dose keeps the day it began."""
+    if previous is not None and abs(previous.mg - mg) < _EPSILON:
+        return _Dose(previous.mg, previous.began, intakes or previous.intakes)
+    return _Dose(mg, start, intakes)
+
+
 def violations(a: Assessment) -> list[Violation]:
-    """Start, step and interval violations, first one per code, each with a corrected regimen."""
+    """Start, step and interval violations of the draft as written, first one per code."""
     if a.regimen is None or not a.regimen.steps:
         return []
     policy = a.profile.titration
     found: dict[str, Violation] = {}
-    current = a.current
-    prev_mg = current.mg_per_day if current else None
-    prev_start = current.started if current else None
-    prev_intakes = current.intakes_per_day if current else None
+    previous = _current_dose(a)
     for index, step in enumerate(a.regimen.steps):
         start = step.start or a.today
-        if index == 0 and current is None and step.mg_per_day > policy.start_mg_per_day:
-            corrected = (PlannedStep(_split(a, policy.start_mg_per_day, policy.start_intakes), start),)
+        if _is_start(a, index, step.mg_per_day):
             found.setdefault("titration-start", Violation("titration-start", {
-                "dose": fmt(step.mg_per_day), "start": fmt(policy.start_mg_per_day)}, corrected))
-        elif prev_mg is not None and step.mg_per_day > prev_mg:
-            allowed = allowed_step(prev_mg, policy, a.renal_slow)
-            target = min(step.mg_per_day, allowed.max_mg)
-            hold_until = None
-            if prev_start is not None and (start - prev_start).days < allowed.interval_days:
-                hold_until = prev_start + timedelta(days=allowed.interval_days)
+                "dose": fmt(step.mg_per_day), "start": fmt(policy.start_mg_per_day)}))
+        elif previous is not None and step.mg_per_day > previous.mg + _EPSILON:
+            allowed = allowed_step(previous.mg, policy, a.renal_slow)
+            if previous.began is not None and (start - previous.began).days < allowed.interval_days:
                 found.setdefault("titration-interval", Violation("titration-interval", {
-                    "current": fmt(prev_mg), "dose": fmt(step.mg_per_day),
-                    "days": (start - prev_start).days, "required": allowed.interval_days,
-                    "date": hold_until.isoformat()}))
-            if step.mg_per_day > allowed.max_mg + 1e-6:
+                    "current": fmt(previous.mg), "dose": fmt(step.mg_per_day),
+                    "days": (start - previous.began).days, "required": allowed.interval_days,
+                    "date": (previous.began + timedelta(days=allowed.interval_days)).isoformat()}))
+            if step.mg_per_day > allowed.max_mg + _EPSILON:
                 found.setdefault("titration-step", Violation("titration-step", {
-                    "current": fmt(prev_mg), "dose": fmt(step.mg_per_day),
+                    "current": fmt(previous.mg), "dose": fmt(step.mg_per_day),
                     "allowed": fmt(allowed.max_mg), "rule": allowed.rule}))
-            if ("titration-step" in found or "titration-interval" in found) and "_fix" not in found:
-                steps = []
-                if hold_until is not None:
-                    steps.append(PlannedStep(_split(a, prev_mg, prev_intakes), start, hold_until))
-                steps.append(PlannedStep(_split(a, target, step.intakes_per_day), hold_until or start))
-                found["_fix"] = Violation("_fix", {}, tuple(steps))
-        prev_mg, prev_start, prev_intakes = step.mg_per_day, start, step.intakes_per_day
-    fix = found.pop("_fix", None)
-    result = list(found.values())
-    if fix is not None:
-        result = [Violation(v.code, v.params, v.corrected or fix.corrected) for v in result]
-    return result
+        previous = _advance(previous, step.mg_per_day, start, step.intakes_per_day)
+    order = ("titration-start", "titration-step", "titration-interval")
+    return [found[code] for code in order if code in found]
+
+
+@dataclass(frozen=True)
+class Corrected:
+    """The draft made compliant: its steps, and the day the last step's dose began."""
+
+    steps: tuple[PlannedStep, ...]
+    last_began: date
+
+
+def _written_split(a: Assessment, count: int | None, split: tuple[float, ...]) -> tuple[float, ...] | None:
+    """The prescriber's own split, when it has enough intakes."""
+    if count is None or count < a.profile.titration.min_intakes or len(split) != count:
+        return None
+    return split
+
+
+def corrected_schedule(a: Assessment) -> Corrected | None:
+    """The draft walked step by step and made protocol-compliant: a first dose above the start
+    becomes the start, a step too large is cut to the allowed dose, a step too soon is moved to
+    its earliest day (the previous dose held until then), no dose above the maximum, intakes at
+    least the minimum. Compliant steps are kept as written. None when the draft's dose is unknown."""
+    if a.regimen is None or not a.regimen.steps:
+        return None
+    policy = a.profile.titration
+    previous = _current_dose(a)
+    planned: list[tuple[float, tuple[float, ...], date]] = []
+    for index, step in enumerate(a.regimen.steps):
+        start = max(step.start or a.today, planned[-1][2] if planned else date.min)
+        mg = step.mg_per_day
+        split = _written_split(a, step.intakes_per_day, step.intake_mg)
+        if _is_start(a, index, mg):
+            mg, split = policy.start_mg_per_day, _split(a, policy.start_mg_per_day, policy.start_intakes)
+        elif previous is not None and mg > previous.mg + _EPSILON:
+            allowed = allowed_step(previous.mg, policy, a.renal_slow)
+            if mg > allowed.max_mg + _EPSILON:
+                mg, split = allowed.max_mg, None
+            if previous.began is not None:
+                earliest = previous.began + timedelta(days=allowed.interval_days)
+                if start < earliest:
+                    if not planned:  # hold the current regimen, as taken, until the step is allowed
+                        held = _written_split(a, previous.intakes, previous.intake_mg)
+                        planned.append((previous.mg, held or _split(a, previous.mg, previous.intakes), start))
+                    start = earliest
+        if mg > a.profile.doses.max_mg_per_day + _EPSILON:
+            mg, split = a.profile.doses.max_mg_per_day, None
+        split = split or _split(a, mg, step.intakes_per_day)
+        planned.append((mg, split, start))
+        previous = _advance(previous, mg, start, len(split))
+    assert previous is not None and previous.began is not None
+    last_end = a.regimen.steps[-1].end
+    steps = _steps(planned, last_end)
+    return Corrected(steps, previous.began)
+
+
+def _steps(planned: list[tuple[float, tuple[float, ...], date]], last_end: date | None) -> tuple[PlannedStep, ...]:
+    """Dated steps (each ends when the next begins); empty steps dropped, equal ones merged."""
+    merged: list[tuple[float, tuple[float, ...], date]] = []
+    for index, (mg, split, start) in enumerate(planned):
+        following = planned[index + 1][2] if index + 1 < len(planned) else None
+        if following is not None and following <= start:
+            continue
+        if merged and merged[-1][1] == split:
+            continue
+        merged.append((mg, split, start))
+    result = []
+    for index, (_, split, start) in enumerate(merged):
+        end = merged[index + 1][2] if index + 1 < len(merged) else last_end
+        result.append(PlannedStep(split, start, end if end is not None and end > start else None))
+    return tuple(result)
+
+
+def _feasible(a: Assessment, steps: Sequence[PlannedStep]) -> bool:
+    """Whether every step can be taken in the minimum number of half-tablet intakes (a daily dose
+    below 3 half tablets cannot: no one-click dosage is offered for it)."""
+    return all(len(step.intake_mg) >= a.profile.titration.min_intakes for step in steps)
 
 
 def _few_intakes(a: Assessment) -> int | None:
@@ -84,36 +182,35 @@ def _few_intakes(a: Assessment) -> int | None:
 
 
 def titration_rules(a: Assessment) -> Sequence[Finding]:
-    findings: list[Finding] = []
-    proposal_made = False
-    for violation in violations(a):
-        proposals = []
-        if violation.corrected and not proposal_made:
-            proposals = [UpdateDose(violation.corrected)]
-            proposal_made = True
-        findings.append(finding(a, violation.code, proposals, **violation.params))
+    """titration-start, -step, -interval and -intakes; the first finding carries the corrected
+    draft as its one suggestion."""
+    found = list(violations(a))
     few = _few_intakes(a)
     if few is not None:
-        proposals = []
-        if not proposal_made and a.regimen is not None:
-            steps = tuple(PlannedStep(_split(a, s.mg_per_day, None), s.start, s.end)
-                          for s in a.regimen.steps)
-            proposals = [UpdateDose(steps)]
-        findings.append(finding(a, "titration-intakes", proposals, intakes=few))
+        found.append(Violation("titration-intakes", {"intakes": few}))
+    if not found:
+        return []
+    corrected = corrected_schedule(a)
+    fix = [UpdateDose(corrected.steps)] if corrected is not None and _feasible(a, corrected.steps) else []
+    findings: list[Finding] = []
+    for index, violation in enumerate(found):
+        proposals = fix if index == 0 else []
+        findings.append(finding(a, violation.code, proposals, **violation.params))
     return findings
 
 
-def _base(a: Assessment) -> tuple[float, date, int | None] | None:
-    """The dose the patient will be on once this order is signed (as corrected, if it must be)."""
-    fixes = [v.corrected for v in violations(a) if v.corrected]
-    if fixes:
-        last = fixes[0][-1]
-        return last.mg_per_day, last.start or a.today, len(last.intake_mg)
-    if a.regimen is not None and a.regimen.steps:
-        last_step = a.regimen.steps[-1]
-        return last_step.mg_per_day, last_step.start or a.today, last_step.intakes_per_day
-    if a.current is not None and a.current.mg_per_day is not None:
-        return a.current.mg_per_day, a.current.started or a.today, a.current.intakes_per_day
+def _base(a: Assessment) -> tuple[tuple[PlannedStep, ...], _Dose] | None:
+    """The schedule the patient will follow once this order is signed (corrected if it must be)
+    and the dose it ends on; the current regimen when the draft's dose is unknown."""
+    corrected = corrected_schedule(a)
+    if corrected is not None:
+        last = corrected.steps[-1]
+        return corrected.steps, _Dose(last.mg_per_day, corrected.last_began, len(last.intake_mg))
+    current = _current_dose(a)
+    if current is not None:
+        began = current.began or a.today
+        split = _written_split(a, current.intakes, current.intake_mg) or _split(a, current.mg, current.intakes)
+        return (PlannedStep(split, a.today),), _Dose(current.mg, began, current.intakes)
     return None
 
 
@@ -125,29 +222,37 @@ def plan_next_dose(a: Assessment) -> Sequence[Finding]:
     if base is None:
         split = split_intakes(policy.start_mg_per_day, policy.start_intakes, policy.unit_mg)
         return [finding(a, "plan-next-dose", [UpdateDose((PlannedStep(split, a.today),))],
-                        next=fmt(policy.start_mg_per_day), split=_split_text(split),
-                        date=a.today.isoformat(), review_date=review.isoformat(), note="",
-                        slow="", profile=("profile", "name"))]
-    base_mg, base_start, intakes = base
-    step = next_step(base_mg, base_start, age=a.age, profile=a.profile, renal_slow=a.renal_slow,
-                     intakes=_intakes(a, intakes))
-    note: object = ""
+                        headline=("label", "plan_summary_step"), plan=("label", "plan_detail_step"),
+                        next=fmt(policy.start_mg_per_day), base=fmt(policy.start_mg_per_day),
+                        split=_split_text(split), date=a.today.isoformat(), review_date=review.isoformat(),
+                        slow="",
+                        review=("label", "review_specialist"), max=fmt(a.profile.doses.max_mg_per_day),
+                        profile=("profile", "name"))]
+    schedule, dose = base
+    last = schedule[-1]
+    step = next_step(dose.mg, dose.began or a.today, age=a.age, profile=a.profile, renal_slow=a.renal_slow,
+                     intakes=_intakes(a, dose.intakes))
+    earliest = max(step.earliest, last.start or a.today, a.today)
+    state = "step"
     proposals = []
-    if step.at_max and step.mg_per_day <= base_mg:
-        note = ("label", "plan_max")
+    if step.at_max and step.mg_per_day <= dose.mg + _EPSILON:
+        state = "max"
     elif step.held_for is not None:
-        note = ("label", "plan_hold")
+        state = "hold"
     else:
-        proposals = [UpdateDose((
-            PlannedStep(_split(a, base_mg, intakes), max(base_start, a.today), step.earliest),
-            PlannedStep(step.intake_mg, step.earliest),
-        ))]
+        kept = schedule[:-1]
+        if last.start is None or last.start < earliest:
+            kept += (PlannedStep(last.intake_mg, last.start, earliest),)
+        planned = (*kept, PlannedStep(step.intake_mg, earliest))
+        proposals = [UpdateDose(planned)] if _feasible(a, planned) else []
     slow = ("label", "plan_slow") if a.renal_slow else ""
-    return [finding(a, "plan-next-dose", proposals, next=fmt(step.mg_per_day),
-                    split=_split_text(step.intake_mg), date=step.earliest.isoformat(),
-                    review_date=review.isoformat(), note=note, slow=slow,
+    return [finding(a, "plan-next-dose", proposals, headline=("label", f"plan_summary_{state}"),
+                    plan=("label", f"plan_detail_{state}"), next=fmt(step.mg_per_day),
+                    split=_split_text(step.intake_mg), date=earliest.isoformat(),
+                    review_date=review.isoformat(), slow=slow,
                     review=("label", f"review_{step.held_for or 'specialist'}"),
-                    base=fmt(base_mg), profile=("profile", "name"))]
+                    base=fmt(dose.mg), max=fmt(a.profile.doses.max_mg_per_day),
+                    profile=("profile", "name"))]
 
 
 def _split_text(split: tuple[float, ...]) -> str:

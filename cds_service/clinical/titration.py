@@ -19,25 +19,26 @@ ReviewKind = Literal["specialist", "collegial"]
 
 @dataclass(frozen=True)
 class Step:
-    """What the protocol allows after a dose: at most `max_mg` once `interval_days` have passed."""
+    """What the protocol allows after a dose: at most `max_mg` once `interval_days` have passed.
+
+    `phase` (first, second, renal) and `step_mg` let the cards say which protocol rule applied.
+    """
 
     max_mg: float
     interval_days: int
-    rule: str
+    phase: Literal["first", "second", "renal"]
+    step_mg: float
 
 
 def allowed_step(current_mg: float, policy: TitrationPolicy, renal_slow: bool) -> Step:
     if renal_slow:
-        return Step(current_mg + policy.renal_moderate_step_mg, policy.renal_moderate_interval_days,
-                    f"+{fmt(policy.renal_moderate_step_mg)} mg/j / {policy.renal_moderate_interval_days} j")
+        return Step(current_mg + policy.renal_moderate_step_mg, policy.renal_moderate_interval_days, "renal",
+                    policy.renal_moderate_step_mg)
     if current_mg < policy.first_phase_ceiling_mg:
-        return Step(
-            min(current_mg + policy.first_phase_step_mg, policy.first_phase_ceiling_mg),
-            policy.first_phase_interval_days,
-            f"≤ {fmt(policy.first_phase_ceiling_mg)} mg/j, +{fmt(policy.first_phase_step_mg)} mg/j max",
-        )
-    return Step(current_mg + policy.second_phase_step_mg, policy.second_phase_interval_days,
-                f"+{fmt(policy.second_phase_step_mg)} mg/j / {policy.second_phase_interval_days} j")
+        return Step(min(current_mg + policy.first_phase_step_mg, policy.first_phase_ceiling_mg),
+                    policy.first_phase_interval_days, "first", policy.first_phase_step_mg)
+    return Step(current_mg + policy.second_phase_step_mg, policy.second_phase_interval_days, "second",
+                policy.second_phase_step_mg)
 
 
 def review_needed(mg_per_day: float, age: int | None, doses: DoseThresholds) -> int:

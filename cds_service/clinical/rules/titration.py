@@ -91,7 +91,9 @@ def violations(a: Assessment) -> list[Violation]:
             if step.mg_per_day > allowed.max_mg + _EPSILON:
                 found.setdefault("titration-step", Violation("titration-step", {
                     "current": fmt(previous.mg), "dose": fmt(step.mg_per_day),
-                    "allowed": fmt(allowed.max_mg), "rule": allowed.rule}))
+                    "allowed": fmt(allowed.max_mg), "rule": ("label", f"step_rule_{allowed.phase}"),
+                    "step_mg": fmt(allowed.step_mg), "interval": allowed.interval_days,
+                    "ceiling": fmt(policy.first_phase_ceiling_mg)}))
         previous = _advance(previous, step.mg_per_day, start, step.intakes_per_day)
     order = ("titration-start", "titration-step", "titration-interval")
     return [found[code] for code in order if code in found]

@@ -34,14 +34,14 @@ TITRATION = {"titration-start", "titration-step", "titration-interval", "titrati
 @pytest.mark.parametrize(
     ("current", "renal", "expected"),
     [
-        (15, False, Step(30, 2, "≤ 30 mg/j, +15 mg/j max")),
-        (20, False, Step(30, 2, "≤ 30 mg/j, +15 mg/j max")),
-        (25, False, Step(30, 2, "≤ 30 mg/j, +15 mg/j max")),
-        (10, False, Step(25, 2, "≤ 30 mg/j, +15 mg/j max")),
-        (30, False, Step(40, 3, "+10 mg/j / 3 j")),
-        (115, False, Step(125, 3, "+10 mg/j / 3 j")),
-        (15, True, Step(20, 7, "+5 mg/j / 7 j")),
-        (40, True, Step(45, 7, "+5 mg/j / 7 j")),
+        (15, False, Step(30, 2, "first", 15)),
+        (20, False, Step(30, 2, "first", 15)),
+        (25, False, Step(30, 2, "first", 15)),
+        (10, False, Step(25, 2, "first", 15)),
+        (30, False, Step(40, 3, "second", 10)),
+        (115, False, Step(125, 3, "second", 10)),
+        (15, True, Step(20, 7, "renal", 5)),
+        (40, True, Step(45, 7, "renal", 5)),
     ],
 )
 def test_allowed_step(current: float, renal: bool, expected: Step) -> None:

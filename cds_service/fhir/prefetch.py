@@ -112,6 +112,8 @@ async def resolve(
                          observe)
     if "patient" in result.unavailable:
         raise PatientUnavailable(result.unavailable["patient"])
+    if result.data.get("patient") is None:  # `null`: the EHR has no such patient
+        raise PatientUnavailable("not-found")
     return result
 
 

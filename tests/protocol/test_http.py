@@ -119,6 +119,13 @@ async def test_missing_patient_without_fhir_server_is_412(client: httpx.AsyncCli
     assert response.json()["error"] == "patient-unavailable"
 
 
+async def test_null_patient_is_412(client: httpx.AsyncClient) -> None:
+    request = hook_request()
+    request["prefetch"]["patient"] = None
+    response = await client.post("/cds-services/baclofen-rtu", json=request)
+    assert response.status_code == 412
+
+
 async def test_missing_key_without_fhir_server_gives_data_unavailable(client: httpx.AsyncClient) -> None:
     response = await client.post("/cds-services/baclofen-rtu", json=hook_request(omit=("observations",)))
     assert response.status_code == 200

@@ -23,7 +23,7 @@ from cds_service.clinical.profile import load_profile
 from cds_service.fhir.client import new_http_client
 from cds_service.observability import tracing
 from cds_service.observability.logging import get_logger, log
-from cds_service.protocol import endpoints
+from cds_service.protocol import endpoints, openapi
 from cds_service.protocol.auth import JwtVerifier
 from cds_service.protocol.jwks import JwksCache
 from cds_service.protocol.middleware import (
@@ -49,6 +49,7 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", endpoints.healthz, methods=["GET"]),
         Route("/readyz", endpoints.readyz, methods=["GET"]),
         Route("/metrics", endpoints.get_metrics, methods=["GET"]),
+        Route("/openapi.json", openapi.endpoint, methods=["GET"]),
         *sandbox_routes.routes(),
     ]
 

@@ -2,7 +2,9 @@
 
 The behaviour is chosen by the first path segment so that concurrent tests don't interfere:
 `http://127.0.0.1:PORT/<mode>/fhir/...` with modes `ok`, `paged` (2 entries a page),
-`delay-<ms>`, `status-<code>`, `garbage`, `wrong-bundle`, `endless`, `foreign-next`, `oo`.
+`delay-<ms>`, `status-<code>`, `garbage`, `wrong-bundle`, `endless`, `foreign-next`, `oo`,
+`huge-<n>` (a searchset page of n entries, copies of the stored resources), `stall` (headers and
+half a body, then nothing), `redirect` (307 to another host) and `html` (200 with an HTML page).
 """
 
 from __future__ import annotations
@@ -11,21 +13,22 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 
 class FakeFhir:
-    def __init__(self) -> None:
+    def __init__(self, record: bool = True) -> None:
         self.resources: dict[str, list[dict[str, Any]]] = {}
         self.seen: list[tuple[str, str | None]] = []
+        self.record = record  # off for long benchmark runs: `seen` would grow without bound
         self.base = ""
 
     def load(self, resources: list[dict[str, Any]]) -> None:
@@ -41,7 +44,8 @@ class FakeFhir:
             mode = request.path_params["mode"]
             rtype = request.path_params["rtype"]
             rid = request.path_params.get("rid")
-            self.seen.append((str(request.url), request.headers.get("authorization")))
+            if self.record:
+                self.seen.append((str(request.url), request.headers.get("authorization")))
             if mode.startswith("delay-"):
                 await asyncio.sleep(int(mode[6:]) / 1000)
             if mode.startswith("status-"):
@@ -49,6 +53,12 @@ class FakeFhir:
                                     status_code=int(mode[7:]))
             if mode == "garbage":
                 return Response(b"{not json at all", media_type="application/fhir+json")
+            if mode == "html":
+                return Response(b"<html><body>Service Unavailable</body></html>", media_type="text/html")
+            if mode == "redirect":
+                return Response(status_code=307, headers={"location": f"http://evil.example/fhir/{rtype}"})
+            if mode == "stall":
+                return StreamingResponse(_stalled_body(), media_type="application/fhir+json")
             if mode == "oo":
                 return JSONResponse({"resourceType": "OperationOutcome", "issue": [{"severity": "error",
                                      "code": "processing"}]})
@@ -69,6 +79,10 @@ class FakeFhir:
                     host = "http://evil.example" if mode == "foreign-next" else self.base
                     bundle["link"] = [{"relation": "next",
                                        "url": f"{host}/{mode}/fhir/{rtype}?_page={page + 1}"}]
+            elif mode.startswith("huge-"):
+                count = int(mode[5:])
+                entries = [_renamed(entries[i % len(entries)], i) for i in range(count)] if entries else []
+                bundle["entry"] = entries
             else:
                 bundle["entry"] = entries
             bundle["total"] = len(entries)
@@ -78,6 +92,16 @@ class FakeFhir:
             Route("/{mode}/fhir/{rtype}", handle),
             Route("/{mode}/fhir/{rtype}/{rid}", handle),
         ])
+
+
+async def _stalled_body() -> AsyncIterator[bytes]:
+    yield b'{"resourceType": "Bundle", "type": "searchset", "entry": ['
+    await asyncio.sleep(30)  # ended sooner when the client hangs up
+
+
+def _renamed(entry: dict[str, Any], index: int) -> dict[str, Any]:
+    resource = {**entry["resource"], "id": f"{entry['resource'].get('id', 'r')}-{index}"}
+    return {**entry, "resource": resource}
 
 
 def free_port() -> int:

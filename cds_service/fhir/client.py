@@ -1,7 +1,9 @@
 """Reading the EHR's FHIR server when prefetch is missing: one shared httpx client, paged searches.
 
 The access token of `fhirAuthorization` is sent only to the `fhirServer` origin (never to a
-`next` link on another host) and never appears in exceptions or logs.
+`next` link on another host, redirects are not followed) and never appears in exceptions or
+logs. What one prefetch key may download is bounded (`MAX_KEY_BYTES` over all its pages), so a
+server answering a huge page cannot exhaust the worker's memory.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import httpx
 import orjson
 
 FHIR_JSON = "application/fhir+json"
+MAX_KEY_BYTES = 10_000_000  # ~30,000 Observations: far beyond any real record
 
 
 class FhirFetchError(Exception):
@@ -57,28 +60,46 @@ def new_http_client() -> httpx.AsyncClient:
     )
 
 
-async def _get_json(client: httpx.AsyncClient, endpoint: FhirEndpoint, url: str) -> Any:
+async def _get_json(client: httpx.AsyncClient, endpoint: FhirEndpoint, url: str,
+                    limit: int = MAX_KEY_BYTES) -> tuple[Any, int]:
+    """The decoded body and its size; the body is read only up to `limit` bytes."""
     try:
-        response = await client.get(url, headers=endpoint.headers())
+        async with client.stream("GET", url, headers=endpoint.headers()) as response:
+            _check_status(response)
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise FhirFetchError("too-large")
+            chunks = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise FhirFetchError("too-large")
+                chunks.append(chunk)
     except httpx.TimeoutException as exc:
         raise FhirFetchError("timeout") from exc
     except httpx.HTTPError as exc:
         raise FhirFetchError("connection") from exc
+    try:
+        return orjson.loads(b"".join(chunks)), size
+    except orjson.JSONDecodeError as exc:
+        raise FhirFetchError("malformed-json") from exc
+
+
+def _check_status(response: httpx.Response) -> None:
     if response.status_code in (401, 403):
         raise FhirFetchError("unauthorized", response.status_code)
     if response.status_code == 404:
         raise FhirFetchError("not-found", response.status_code)
     if response.status_code >= 400:
         raise FhirFetchError("http-error", response.status_code)
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError as exc:
-        raise FhirFetchError("malformed-json") from exc
+    if response.status_code != 200:  # a redirect (not followed: it could lead the token elsewhere) or 204
+        raise FhirFetchError("unexpected-status", response.status_code)
 
 
 async def read(client: httpx.AsyncClient, endpoint: FhirEndpoint, query: str) -> dict[str, Any]:
     """Read one resource (`Patient/123`)."""
-    body = await _get_json(client, endpoint, endpoint.url_for(query))
+    body, _ = await _get_json(client, endpoint, endpoint.url_for(query))
     if not isinstance(body, dict) or "resourceType" not in body:
         raise FhirFetchError("not-a-resource")
     if body["resourceType"] == "OperationOutcome":
@@ -93,11 +114,13 @@ async def search(
     url: str | None = endpoint.url_for(query)
     entries: list[Any] = []
     pages = 0
+    budget = MAX_KEY_BYTES
     while url is not None:
         pages += 1
         if pages > max_pages:
             raise FhirFetchError("too-many-pages")
-        body = await _get_json(client, endpoint, url)
+        body, size = await _get_json(client, endpoint, url, budget)
+        budget -= size
         if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
             raise FhirFetchError("not-a-bundle")
         if body.get("type") != "searchset":

@@ -1,8 +1,11 @@
 """From validated FHIR JSON to the `PatientContext` the rules read.
 
-Every resource that the rules use is validated with `fhir.resources` first (`parsing`), then
-reduced to plain facts. Observations with codes the rules never read are skipped unparsed:
-validating a thousand irrelevant vitals would only slow the clinician's click.
+Every resource that the rules use is validated first (`parsing`), then reduced to plain facts.
+The draft orders, and the current baclofen orders whose dosage the dose arithmetic reads, get
+the complete `fhir.resources` model; every other resource (conditions, observations, allergies,
+co-medications: hundreds in a long record) gets the lean check of the elements the rules read.
+Observations with codes the rules never read are skipped unparsed: validating a thousand
+irrelevant vitals would only slow the clinician's click.
 """
 
 from __future__ import annotations
@@ -21,7 +24,15 @@ from cds_service.clinical.context import (
     PatientContext,
     Sex,
 )
-from cds_service.fhir.parsing import InvalidFhir, bundle_entries, parse_date, parse_resource
+from cds_service.fhir.parsing import (
+    InvalidFhir,
+    bundle_entries,
+    check_depth,
+    check_resource,
+    parse_date,
+    parse_dosages,
+    parse_resource,
+)
 from cds_service.fhir.prefetch import OBSERVATION_CODES
 
 _INACTIVE_CONDITION = {"inactive", "remission", "resolved"}
@@ -31,20 +42,35 @@ _WEIGHT_LOINC = "29463-7"
 _RELEVANT_LOINC = frozenset(OBSERVATION_CODES)
 
 
+_CODES: dict[tuple[str, str, str | None], Code] = {}
+_CODES_MAX = 8192
+
+
+def _code(system: str, code: str, display: str | None) -> Code:
+    """One shared `Code` per distinct coding (they are immutable): a lab series or a renewed
+    prescription repeats the same codings hundreds of times."""
+    key = (system, code, display)
+    found = _CODES.get(key)
+    if found is None:
+        if len(_CODES) >= _CODES_MAX:
+            _CODES.clear()
+        found = _CODES[key] = Code(system=system, code=code, display=display)
+    return found
+
+
 def codes_of(concept: Any) -> tuple[Code, ...]:
     """The codings of a CodeableConcept (JSON), trimmed; never fails on odd input."""
     if not isinstance(concept, dict):
         return ()
+    codings = concept.get("coding")
+    if not isinstance(codings, list):
+        return ()
     found = []
-    for coding in concept.get("coding") or []:
+    for coding in codings:
         if isinstance(coding, dict) and isinstance(coding.get("code"), str):
-            found.append(
-                Code(
-                    system=str(coding.get("system") or ""),
-                    code=coding["code"].strip(),
-                    display=coding.get("display") if isinstance(coding.get("display"), str) else None,
-                )
-            )
+            display = coding.get("display")
+            found.append(_code(str(coding.get("system") or ""), coding["code"].strip(),
+                               display if isinstance(display, str) else None))
     return tuple(found)
 
 
@@ -119,7 +145,7 @@ class MedicationIndex:
         self._by_reference: dict[str, dict[str, Any]] = {}
 
     def add(self, resource: dict[str, Any], location: str) -> None:
-        parse_resource(resource, location, ("Medication",))
+        check_resource(resource, location, ("Medication",))
         if isinstance(resource.get("id"), str):
             self._by_reference[f"Medication/{resource['id']}"] = resource
 
@@ -145,22 +171,31 @@ def medication_fact(
     medications: MedicationIndex,
     conditions_by_id: Mapping[str, ConditionFact],
     location: str,
+    dosages: tuple[Any, ...] | None = None,
 ) -> MedicationFact:
+    """The fact of a MedicationRequest, with its dosages from `model` (its `fhir.resources`
+    model) or `dosages` (Dosage models). With neither (a co-medication, checked lean), the
+    dosages and the strength of its Medication are left out: only codes and dates are read."""
+    with_dose = model is not None or dosages is not None
     codes = list(codes_of(resource.get("medicationCodeableConcept")))
     text = _text(resource.get("medicationCodeableConcept"))
     strength: float | None = None
     reference = (resource.get("medicationReference") or {}).get("reference")
     medication = medications.resolve(resource, reference)
     if medication is not None:
-        medication_model = parse_resource(medication, f"{location}.medicationReference",
-                                          ("Medication",))
+        where = f"{location}.medicationReference"
+        if with_dose:
+            medication_model = parse_resource(medication, where, ("Medication",))
+            strength = medication_logic.strength_from_medication_resource(medication_model)
+        else:
+            check_resource(medication, where, ("Medication",))
         codes.extend(codes_of(medication.get("code")))
         text = text or _text(medication.get("code"))
         for ingredient in medication.get("ingredient") or []:
             codes.extend(codes_of(ingredient.get("itemCodeableConcept")))
-        strength = medication_logic.strength_from_medication_resource(medication_model)
     text = text or (resource.get("medicationReference") or {}).get("display")
-    dosages = tuple(model.dosageInstruction or ())
+    if dosages is None:
+        dosages = tuple(model.dosageInstruction or ()) if model is not None else ()
     routes = [code for dosage in resource.get("dosageInstruction") or []
               for code in codes_of(dosage.get("route"))]
     reasons = [code for concept in resource.get("reasonCode") or [] for code in codes_of(concept)]
@@ -214,6 +249,33 @@ def _latest_weight(observations: Iterable[ObservationFact]) -> float | None:
     return latest.value * 0.45359237 if latest.unit in ("[lb_av]", "lb") else latest.value
 
 
+def _repeated_draft(
+    resource: dict[str, Any], where: str, seen: dict[tuple[str, str], tuple[dict[str, Any], str]]
+) -> bool:
+    """True for a second identical copy of a draft (skipped); a different draft under the same
+    id is ambiguous (which one is signed?) and rejected."""
+    rid = resource.get("id")
+    if not isinstance(rid, str):
+        return False
+    key = (str(resource.get("resourceType")), rid)
+    if key not in seen:
+        seen[key] = (resource, where)
+        return False
+    first, first_where = seen[key]
+    if first == resource:
+        return True
+    raise InvalidFhir(where, f"a different draft order with the same id {key[0]}/{rid} as {first_where}")
+
+
+_YEARS = (1900, 2200)
+
+
+def _check_evaluation_year(draft: MedicationFact, where: str) -> None:
+    """The draft's authoredOn becomes the evaluation date, from which the rules count days."""
+    if draft.authored_on is not None and not _YEARS[0] <= draft.authored_on.year <= _YEARS[1]:
+        raise InvalidFhir(where, f"authoredOn: year outside {_YEARS[0]}-{_YEARS[1]}")
+
+
 def _evaluation_date(drafts: Iterable[MedicationFact], fallback: date) -> date:
     drafts = list(drafts)
     preferred = [d for d in drafts if medication_logic.is_baclofen(d)] or drafts
@@ -234,13 +296,13 @@ def build_context(
     """The patient context; raises `InvalidFhir` naming the first invalid resource."""
     patient = data.get("patient")
     if patient is not None:
-        parse_resource(patient, "prefetch.patient", ("Patient",))
+        check_resource(patient, "prefetch.patient", ("Patient",))
     patient = patient or {}
 
     medications = MedicationIndex()
     conditions: list[ConditionFact] = []
     for resource, where in bundle_entries(data.get("conditions"), "prefetch.conditions"):
-        parse_resource(resource, where, ("Condition",))
+        check_resource(resource, where, ("Condition",))
         conditions.append(condition_fact(resource))
     conditions_by_id = {c.id: c for c in conditions if c.id}
 
@@ -260,35 +322,45 @@ def build_context(
 
     drafts: list[MedicationFact] = []
     draft_ids: set[str] = set()
+    seen: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
     for resource, where in draft_resources:
+        if _repeated_draft(resource, where, seen):
+            continue
+        check_depth(resource, where)  # a draft is echoed back in the `update` suggestion
         model = parse_resource(resource, where)
         if resource["resourceType"] == "MedicationRequest":
             fact = medication_fact(resource, model, medications, conditions_by_id, where)
+            _check_evaluation_year(fact, where)
             drafts.append(fact)
             if fact.id:
                 draft_ids.add(fact.id)
 
     current: list[MedicationFact] = []
+    baclofen = _BaclofenMemo()
     for resource, where in med_resources:
-        model = parse_resource(resource, where, ("MedicationRequest", "MedicationStatement"))
+        check_resource(resource, where, ("MedicationRequest", "MedicationStatement"))
         if resource["resourceType"] == "MedicationStatement":
             current.append(_statement_fact(resource, medications, where))
             continue
         if resource.get("id") in draft_ids or resource.get("status") == "draft":
             continue
-        current.append(medication_fact(resource, model, medications, conditions_by_id, where))
+        fact = medication_fact(resource, None, medications, conditions_by_id, where)
+        if baclofen(fact):  # a possible current regimen: the dose arithmetic reads its Dosage models
+            fact = medication_fact(resource, None, medications, conditions_by_id, where,
+                                   dosages=parse_dosages(resource, where))
+        current.append(fact)
 
     observations: list[ObservationFact] = []
     for resource, where in bundle_entries(data.get("observations"), "prefetch.observations"):
         if not _is_relevant_observation(resource):
             continue
-        parse_resource(resource, where, ("Observation",))
+        check_resource(resource, where, ("Observation",))
         if resource.get("status") in _USABLE_OBSERVATION:
             observations.append(observation_fact(resource))
 
     allergies: list[AllergyFact] = []
     for resource, where in bundle_entries(data.get("allergies"), "prefetch.allergies"):
-        parse_resource(resource, where, ("AllergyIntolerance",))
+        check_resource(resource, where, ("AllergyIntolerance",))
         if _allergy_applies(resource):
             allergies.append(allergy_fact(resource))
 
@@ -307,9 +379,35 @@ def build_context(
     )
 
 
+class _BaclofenMemo:
+    """`is_baclofen` per distinct medication (codes and text) of one record: a long history
+    repeats the same few drugs, and the check folds every text once per product name."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[tuple[Code, ...], str | None], bool] = {}
+
+    def __call__(self, fact: MedicationFact) -> bool:
+        key = (fact.codes, fact.text)
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = medication_logic.is_baclofen(fact)
+        return known
+
+
 def _is_relevant_observation(resource: dict[str, Any]) -> bool:
-    codes = codes_of(resource.get("code"))
-    return any(code.code in _RELEVANT_LOINC for code in codes)
+    """Whether a coding carries a LOINC code the rules read (on raw JSON: most are skipped)."""
+    concept = resource.get("code")
+    if not isinstance(concept, dict):
+        return False
+    codings = concept.get("coding")
+    if not isinstance(codings, list):
+        return False
+    for coding in codings:
+        if isinstance(coding, dict):
+            code = coding.get("code")
+            if isinstance(code, str) and code.strip() in _RELEVANT_LOINC:
+                return True
+    return False
 
 
 def _statement_fact(
@@ -321,6 +419,7 @@ def _statement_fact(
         resource, (resource.get("medicationReference") or {}).get("reference")
     )
     if medication is not None:
+        check_resource(medication, f"{location}.medicationReference", ("Medication",))
         codes.extend(codes_of(medication.get("code")))
         for ingredient in medication.get("ingredient") or []:
             codes.extend(codes_of(ingredient.get("itemCodeableConcept")))

@@ -6,6 +6,7 @@ parses them with `fhir.resources` so that the protocol layer does not depend on 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -136,12 +137,23 @@ class OverrideReason(WireModel):
     userComment: str | None = Field(default=None, max_length=4000)
 
 
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
 class FeedbackItem(WireModel):
     card: str = Field(min_length=1, max_length=128)
     outcome: Literal["accepted", "overridden"]
     acceptedSuggestions: list[AcceptedSuggestion] | None = None
     overrideReason: OverrideReason | None = None
     outcomeTimestamp: datetime
+
+    @field_validator("outcomeTimestamp", mode="before")
+    @classmethod
+    def _is_rfc3339(cls, value: object) -> object:
+        """CDS Hooks sends an ISO 8601 instant with a time zone; not a number, not a bare date."""
+        if not isinstance(value, str) or not _RFC3339.match(value):
+            raise ValueError("must be an ISO 8601 date-time with a time zone, e.g. 2026-03-10T10:00:00Z")
+        return value
 
 
 class FeedbackRequest(WireModel):

@@ -7,6 +7,7 @@ not migrated; shutdown closes the HTTP client and the database pool after in-fli
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -84,6 +85,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "SANDBOX MODE: authentication is OFF (CDS_AUTH=off); never expose this to an EHR network")
         tracing.configure(settings.otel_endpoint)
         app.state.cds = AppState(settings, profile, http, engine, repository, verifier)
+        # The ~500k long-lived objects of the FHIR and pydantic models need no collecting:
+        # freezing them keeps full collections (after a large request) from walking them.
+        gc.collect()
+        gc.freeze()
         log(logger, logging.INFO, "service ready", profile=profile.id, auth=settings.auth)
         try:
             yield

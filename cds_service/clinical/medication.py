@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -101,8 +101,10 @@ class ProductTable:
         return None
 
 
+@lru_cache(maxsize=4096)
 def fold(text: str) -> str:
-    """Lower case without accents, so 'Baclofène' and 'BACLOFENE' compare equal."""
+    """Lower case without accents, so 'Baclofène' and 'BACLOFENE' compare equal (memoised:
+    the same product names are folded by several rules in every evaluation)."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 

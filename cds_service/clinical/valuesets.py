@@ -8,7 +8,7 @@ server here).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cds_service.clinical.context import Code
 
@@ -28,6 +28,7 @@ SYSTEM_FAMILIES: Mapping[str, tuple[str, ...]] = {
     "rxnorm": ("http://www.nlm.nih.gov/research/umls/rxnorm", "urn:oid:2.16.840.1.113883.6.88"),
 }
 PREFIX_FAMILIES = frozenset({"icd10", "atc"})
+_MEMO_LIMIT = 20_000  # distinct codes remembered per value set before the memo starts afresh
 _FAMILY_OF = {system: family for family, systems in SYSTEM_FAMILIES.items() for system in systems}
 
 
@@ -52,6 +53,7 @@ class ValueSet:
 
     name: str
     codes: Mapping[str, frozenset[str]]
+    _seen: dict[Code, bool] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def from_mapping(cls, name: str, data: Mapping[str, Iterable[str]]) -> ValueSet:
@@ -67,6 +69,15 @@ class ValueSet:
         )
 
     def matches(self, code: Code) -> bool:
+        """Memoised: the same codes are matched by several rules in every evaluation."""
+        known = self._seen.get(code)
+        if known is None:
+            if len(self._seen) > _MEMO_LIMIT:
+                self._seen.clear()
+            known = self._seen[code] = self._match(code)
+        return known
+
+    def _match(self, code: Code) -> bool:
         family = family_of(code.system)
         if family is None or family not in self.codes:
             return False

@@ -34,6 +34,7 @@ from cds_service.protocol.middleware import (
 )
 from cds_service.settings import Settings, get_settings
 from cds_service.state import AppState
+from cds_service.storage.audit import AuditWriter
 from cds_service.storage.database import check_ready, create_engine, session_factory
 from cds_service.storage.repository import Repository
 
@@ -84,7 +85,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log(logger, logging.WARNING,
                 "SANDBOX MODE: authentication is OFF (CDS_AUTH=off); never expose this to an EHR network")
         tracing.configure(settings.otel_endpoint)
-        app.state.cds = AppState(settings, profile, http, engine, repository, verifier)
+        app.state.cds = AppState(settings, profile, http, engine, repository, verifier,
+                                 AuditWriter(repository.record_evaluations))
         # The ~500k long-lived objects of the FHIR and pydantic models need no collecting:
         # freezing them keeps full collections (after a large request) from walking them.
         gc.collect()

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cds_service.clinical.profile import Profile
 from cds_service.protocol.auth import JwtVerifier
 from cds_service.settings import Settings
+from cds_service.storage.audit import AuditWriter
 from cds_service.storage.repository import Repository
 
 
@@ -21,3 +22,4 @@ class AppState:
     engine: AsyncEngine
     repository: Repository
     verifier: JwtVerifier | None
+    audit: AuditWriter

@@ -61,8 +61,9 @@ def new_http_client() -> httpx.AsyncClient:
 
 
 async def _get_json(client: httpx.AsyncClient, endpoint: FhirEndpoint, url: str,
-                    limit: int = MAX_KEY_BYTES) -> tuple[Any, int]:
-    """The decoded body and its size; the body is read only up to `limit` bytes."""
+                    limit: int | None = None) -> tuple[Any, int]:
+    """The decoded body and its size; the body is read only up to `limit` bytes (`MAX_KEY_BYTES`)."""
+    limit = MAX_KEY_BYTES if limit is None else limit
     try:
         async with client.stream("GET", url, headers=endpoint.headers()) as response:
             _check_status(response)

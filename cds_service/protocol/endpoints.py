@@ -12,17 +12,14 @@ waits of seconds; a shared transaction costs ~0.4 ms a row and never waits on it
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import insert
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -39,8 +36,7 @@ from cds_service.protocol.errors import ApiError, from_validation
 from cds_service.protocol.language import negotiate
 from cds_service.protocol.models import FeedbackRequest, HookRequest
 from cds_service.state import AppState
-from cds_service.storage.repository import CardRecord, EvaluationRecord, FeedbackRecord, now
-from cds_service.storage.tables import Evaluation, IssuedCard
+from cds_service.storage.repository import CardRecord, EvaluationRecord, FeedbackRecord
 
 logger = get_logger("http")
 
@@ -194,118 +190,11 @@ def _unique_card_uuids(cards: list[dict[str, Any]]) -> None:
         seen.add(value)
 
 
-BatchWriter = Callable[[Sequence[EvaluationRecord]], Awaitable[None]]
-
-
-class AuditWriter:
-    """Group commit of evaluation audit rows, one writer per process and event loop.
-
-    `write` returns once the record's transaction is committed (the audit stays synchronous);
-    records submitted while a transaction is in flight are committed together in the next one.
-    If a shared transaction fails, its records are retried one by one so that one bad row
-    cannot lose the others.
-    """
-
-    def __init__(self, write_batch: BatchWriter, max_batch: int = 64) -> None:
-        self._write_batch = write_batch
-        self._max_batch = max_batch
-        self._pending: list[tuple[EvaluationRecord, asyncio.Future[None]]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def write(self, record: EvaluationRecord) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((record, future))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._drain())
-        await asyncio.shield(future)  # a cancelled request must not cancel its batch-mates' write
-
-    async def _drain(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch:]
-            try:
-                await self._write_batch([record for record, _ in batch])
-            except Exception as exc:
-                if len(batch) == 1:
-                    _settle(batch[0][1], exc)
-                    continue
-                for record, future in batch:
-                    try:
-                        await self._write_batch([record])
-                    except Exception as single:
-                        _settle(future, single)
-                    else:
-                        _settle(future)
-                continue
-            for _, future in batch:
-                _settle(future)
-
-
-def _settle(future: asyncio.Future[None], error: Exception | None = None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(None)
-
-
-def insert_evaluations(state: AppState) -> BatchWriter:
-    """Evaluation rows and their issued cards, several records in one transaction (SQLAlchemy Core:
-    a third cheaper than ORM units of work).
-
-    The same rows as `Repository.record_evaluation` writes for one record (which is where this
-    belongs once the repository offers a batch method).
-    """
-    engine = state.engine
-
-    async def write(records: Sequence[EvaluationRecord]) -> None:
-        stamp = now()
-        rows = [{
-            "hook_instance": record.hook_instance,
-            "service_id": record.service_id,
-            "hook": record.hook,
-            "evaluated_at": stamp,
-            "patient_pseudonym": record.patient_pseudonym,
-            "profile": record.profile,
-            "rule_codes": sorted({code for card in record.cards for code in card.rule_codes}),
-            "card_uuids": [card.uuid for card in record.cards],
-            "status_code": record.status_code,
-            "duration_ms": record.duration_ms,
-        } for record in records]
-        async with engine.begin() as connection:
-            if len(rows) > 1 and connection.dialect.insert_executemany_returning_sort_by_parameter_order:
-                inserted = await connection.execute(
-                    insert(Evaluation).returning(Evaluation.id, sort_by_parameter_order=True), rows)
-                ids = list(inserted.scalars())
-            else:
-                ids = []
-                for row in rows:
-                    key = (await connection.execute(insert(Evaluation), row)).inserted_primary_key
-                    assert key is not None
-                    ids.append(key[0])
-            cards = [{"card_uuid": card.uuid, "evaluation_id": evaluation_id, "indicator": card.indicator,
-                      "rule_codes": card.rule_codes}
-                     for evaluation_id, record in zip(ids, records, strict=True) for card in record.cards]
-            if cards:
-                await connection.execute(insert(IssuedCard), cards)
-
-    return write
-
-
-def audit_writer(request: Request) -> AuditWriter:
-    """The app's writer, created on first use (the lifespan owns the engine it writes with)."""
-    writer: AuditWriter | None = getattr(request.app.state, "audit_writer", None)
-    if writer is None:
-        writer = AuditWriter(insert_evaluations(state_of(request)))
-        request.app.state.audit_writer = writer
-    return writer
-
-
 async def _audit(request: Request, record: EvaluationRecord) -> None:
     """The audit row is committed before the answer is sent; a storage failure is logged,
     never turned into a failed clinical check."""
     try:
-        await audit_writer(request).write(record)
+        await state_of(request).audit.write(record)
     except Exception as exc:  # storage down must not hide cards from the clinician
         log(logger, logging.ERROR, "audit write failed", error=type(exc).__name__)
 

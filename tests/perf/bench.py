@@ -8,10 +8,14 @@ requests (full prefetch, a fresh hookInstance each) at concurrency 1, 8 and 32, 
 and time, then a large patient and a missing-prefetch request. Results go to
 `bench-results/bench.json` and a table is printed, with each case's p50 relative to the floor's.
 
-The machine has 2 cores shared by the client and the server(s): client and server CPU are
-reported per case so you can see when the client, not the server, is the bottleneck.
+The machine has 2 cores shared by the client and the server(s): the server under test is
+pinned to one core and the load generator to the other (unless `--no-pin`; the 2-worker service
+gets every core), and client and server CPU are reported per case so you can see when the
+client, not the server, is the bottleneck. `--source DIR` runs another copy of `cds_service/`
+(say, `git archive <commit> cds_service | tar -x -C DIR`) under the same load, for before/after.
 
-    python -m tests.perf.bench [--quick] [--client raw|httpx] [--output PATH] [--label TEXT]
+    python -m tests.perf.bench [--quick] [--cases floor,full-prefetch,...] [--client raw|httpx]
+                               [--source DIR] [--no-pin] [--output PATH] [--label TEXT]
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from tests.perf.common import (
     Body,
     ClientKind,
     LoadResult,
+    Placement,
     Server,
     full_prefetch_bodies,
     load,
@@ -169,9 +174,13 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     client: ClientKind = args.client
     bodies = full_prefetch_bodies()
     wanted = set(args.cases.split(",")) if args.cases else set(CASES)
+    placement = Placement.plan(pin=not args.no_pin)
+    placement.pin_this_process()
+    extras["placement"] = {"server_cpus": sorted(placement.server or []), "client_cpus": sorted(placement.client or [])}
+    extras["source"] = str(args.source) if args.source else "this checkout"
     print(_format_header(), flush=True)
     with workspace() as workdir:
-        service = start_service(workdir, workers=1)
+        service = start_service(workdir, workers=1, cpus=placement.server, source=args.source)
         floor = None
         fhir = None
         try:
@@ -180,7 +189,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             extras["full_prefetch_request_bytes_median"] = statistics.median(len(x.payload) for x in bodies)
             extras["full_prefetch_scenarios"] = len(bodies)
             if "floor" in wanted:
-                floor = start_floor(workdir, floor_response)
+                floor = start_floor(workdir, floor_response, placement.server)
                 for concurrency in CONCURRENCY:
                     await run_case(cases, "floor", floor, bodies, 1, concurrency, full, client)
             if "full-prefetch" in wanted:
@@ -193,7 +202,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                     await run_case(cases, "large-patient", service, [big], 1, concurrency, large, client)
             if "missing-prefetch" in wanted:
                 _, resources = missing_prefetch("")
-                fhir = start_fhir(workdir, resources)
+                fhir = start_fhir(workdir, resources, placement.client)
                 body, _ = missing_prefetch(fhir.base)
                 patient_id = next(r["id"] for r in resources if r["resourceType"] == "Patient")
                 extras["fhir_round_trip_p50_ms"] = await fhir_round_trip_ms(fhir, patient_id)
@@ -204,7 +213,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 if server is not None:
                     server.stop()
         if "full-prefetch-2w" in wanted:
-            service = start_service(workdir, workers=2)
+            service = start_service(workdir, workers=2, source=args.source)  # every core
             try:
                 for concurrency in CONCURRENCY:
                     await run_case(cases, "full-prefetch", service, bodies, 2, concurrency, full, client)
@@ -302,6 +311,10 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results" / "bench.json")
     parser.add_argument("--label", default="", help="free text stored with the results (e.g. 'before')")
     parser.add_argument("--cases", default="", help=f"comma-separated subset of: {', '.join(CASES)}")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="unpinned (default: the server on one core, the client on the others)")
+    parser.add_argument("--source", type=Path, default=None,
+                        help="run the service from another copy of cds_service/ (e.g. `git archive` of an old commit)")
     args = parser.parse_args()
     loop = new_event_loop()
     try:

@@ -143,11 +143,41 @@ def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def _spawn(name: str, argv: list[str], env: dict[str, str], port: int, workdir: Path) -> Server:
+@dataclass(frozen=True)
+class Placement:
+    """Which CPUs the server under test and the load generator (with the FHIR stub) may use.
+
+    On a 2-core machine, leaving it to the scheduler makes the floor bimodal (client and server
+    on one core, or one each); pinning the server to one core and the client to the other gives
+    stable numbers. `None` means unpinned (the 2-worker service gets every core).
+    """
+
+    server: frozenset[int] | None = None
+    client: frozenset[int] | None = None
+
+    @classmethod
+    def plan(cls, pin: bool) -> Placement:
+        cpus = sorted(os.sched_getaffinity(0))
+        if not pin or len(cpus) < 2:
+            return cls()
+        return cls(frozenset(cpus[:1]), frozenset(cpus[1:]))
+
+    def pin_this_process(self) -> None:
+        if self.client is not None:
+            os.sched_setaffinity(0, self.client)
+
+
+def _spawn(name: str, argv: list[str], env: dict[str, str], port: int, workdir: Path,
+           cpus: frozenset[int] | None = None) -> Server:
     log_path = workdir / f"{name}.log"
+
+    def pin() -> None:  # in the child, before exec: inherited by every thread and worker process
+        if cpus is not None:
+            os.sched_setaffinity(0, cpus)
+
     with log_path.open("wb") as log:
         process = subprocess.Popen(argv, env={**os.environ, **env}, cwd=ROOT, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+                                   stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=pin)
     return Server(name, process, port, log_path)
 
 
@@ -163,36 +193,42 @@ def wait_ready(server: Server, path: str = "/healthz", timeout: float = 60.0) ->
     raise RuntimeError(f"{server.name} not ready after {timeout}s")
 
 
-def start_service(workdir: Path, workers: int = 1, extra_env: dict[str, str] | None = None) -> Server:
-    """`baclofen-cds serve` as production would run it, but sandbox auth and a private SQLite file."""
+def start_service(workdir: Path, workers: int = 1, extra_env: dict[str, str] | None = None,
+                  cpus: frozenset[int] | None = None, source: Path | None = None) -> Server:
+    """`baclofen-cds serve` as production would run it, but sandbox auth and a private SQLite file.
+
+    `source`: a directory holding another version of `cds_service/` to run instead (before/after).
+    """
     port = free_port()
     database = workdir / f"service-{workers}w-{port}" / "db.sqlite"
     env = {"CDS_AUTH": "off", "CDS_DATABASE_URL": f"sqlite+aiosqlite:///{database}", "CDS_AUTO_MIGRATE": "true",
            "CDS_PUBLIC_URL": f"http://127.0.0.1:{port}", "CDS_LOG_FORMAT": "json", "CDS_LOG_LEVEL": "INFO",
            **(extra_env or {})}
+    if source is not None:
+        env["PYTHONPATH"] = str(source.resolve())
     argv = [str(Path(sys.executable).parent / "baclofen-cds"), "serve", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers)]
-    server = _spawn(f"service-{workers}w", argv, env, port, workdir)
+    server = _spawn(f"service-{workers}w", argv, env, port, workdir, cpus)
     wait_ready(server, "/readyz")
     return server
 
 
-def start_floor(workdir: Path, response: bytes) -> Server:
+def start_floor(workdir: Path, response: bytes, cpus: frozenset[int] | None = None) -> Server:
     port = free_port()
     response_path = workdir / "floor-response.json"
     response_path.write_bytes(response)
     argv = [sys.executable, "-m", "tests.perf.floor", "--port", str(port), "--response", str(response_path)]
-    server = _spawn("floor", argv, {}, port, workdir)
+    server = _spawn("floor", argv, {}, port, workdir, cpus)
     wait_ready(server)
     return server
 
 
-def start_fhir(workdir: Path, resources: list[dict[str, Any]]) -> Server:
+def start_fhir(workdir: Path, resources: list[dict[str, Any]], cpus: frozenset[int] | None = None) -> Server:
     port = free_port()
     resources_path = workdir / "fhir-resources.json"
     resources_path.write_bytes(orjson.dumps(resources))
     argv = [sys.executable, "-m", "tests.perf.fhir_stub", "--port", str(port), "--resources", str(resources_path)]
-    server = _spawn("fhir", argv, {}, port, workdir)
+    server = _spawn("fhir", argv, {}, port, workdir, cpus)
     wait_ready(server, "/ok/fhir/Patient")
     return server
 

@@ -25,6 +25,7 @@ from tests.perf.bench import missing_prefetch
 from tests.perf.common import (
     ROOT,
     Body,
+    Placement,
     full_prefetch_bodies,
     load,
     new_event_loop,
@@ -37,7 +38,8 @@ from tests.perf.common import (
 )
 
 RSS_GROWTH_LIMIT = 0.05  # flat: less than 5 % growth between the end of warm-up and the end
-FD_SPREAD_LIMIT = 4  # flat: the descriptor count moves by at most a few (pooled connections)
+FD_GROWTH_LIMIT = 2  # flat: the median descriptor count of the last third within 2 of the first third's
+# (pooled and closing connections make the count wander by a few from one sample to the next)
 
 
 def workload(fhir_base: str) -> list[Body]:
@@ -74,10 +76,12 @@ def slope_per_minute(samples: list[dict[str, Any]], key: str) -> float:
 
 async def soak(args: argparse.Namespace) -> dict[str, Any]:
     samples: list[dict[str, Any]] = []
+    placement = Placement.plan(pin=True)  # the worker on one core, the load and the FHIR server on the other
+    placement.pin_this_process()
     with workspace() as workdir:
         _, resources = missing_prefetch("")
-        fhir = start_fhir(workdir, resources)
-        service = start_service(workdir, workers=1)
+        fhir = start_fhir(workdir, resources, placement.client)
+        service = start_service(workdir, workers=1, cpus=placement.server)
         try:
             bodies = workload(fhir.base)
             pid = service.process.pid
@@ -107,6 +111,8 @@ def verdict(samples: list[dict[str, Any]], args: argparse.Namespace) -> dict[str
     warm = [s for s in samples if s["t_seconds"] >= args.warmup] or samples[-2:]
     rss_start, rss_end = warm[0]["rss_kib"], samples[-1]["rss_kib"]
     fds = [s["open_fds"] for s in warm]
+    third = max(1, len(fds) // 3)
+    fd_growth = statistics.median(fds[-third:]) - statistics.median(fds[:third])
     growth = (rss_end - rss_start) / rss_start if rss_start else 0.0
     return {
         "seconds": args.seconds,
@@ -121,8 +127,9 @@ def verdict(samples: list[dict[str, Any]], args: argparse.Namespace) -> dict[str
         "rss_slope_kib_per_min": round(slope_per_minute(warm, "rss_kib"), 1),
         "open_fds_min": min(fds),
         "open_fds_max": max(fds),
+        "open_fds_growth": fd_growth,
         "rss_flat": growth < RSS_GROWTH_LIMIT,
-        "fds_flat": max(fds) - min(fds) <= FD_SPREAD_LIMIT,
+        "fds_flat": fd_growth <= FD_GROWTH_LIMIT,
         "samples": samples,
     }
 
@@ -146,7 +153,8 @@ def main() -> None:
           f"RSS {report['rss_kib_after_warmup'] / 1024:.1f} -> {report['rss_kib_end'] / 1024:.1f} MiB "
           f"after warm-up ({report['rss_growth_pct']:+.2f} %, "
           f"{report['rss_slope_kib_per_min']:+.1f} KiB/min): {'flat' if report['rss_flat'] else 'GROWING'}; "
-          f"open fds {report['open_fds_min']}-{report['open_fds_max']}: "
+          f"open fds {report['open_fds_min']}-{report['open_fds_max']} ({report['open_fds_growth']:+g} median, "
+          f"first to last third): "
           f"{'flat' if report['fds_flat'] else 'GROWING'}")
     print(f"results: {args.output}")
 

@@ -38,14 +38,6 @@ PREFETCH_TEMPLATES: dict[str, str] = {
 
 SEARCH_KEYS = ("conditions", "medications", "observations", "allergies")
 
-# Which checks cannot run without each key; `data-unavailable` cards name them.
-CHECKS_NEEDING: dict[str, tuple[str, ...]] = {
-    "conditions": ("indication", "contraindications", "precautions", "renal conditions"),
-    "medications": ("current regimen and titration", "interactions"),
-    "observations": ("renal function", "pregnancy status"),
-    "allergies": ("hypersensitivity",),
-}
-
 FetchObserver = Callable[[str, float, str | None], None]
 
 

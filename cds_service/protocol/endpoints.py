@@ -253,7 +253,3 @@ async def readyz(request: Request) -> Response:
 async def get_metrics(request: Request) -> Response:
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)
-
-
-def not_found(path: str) -> dict[str, str]:
-    return {"error": "not-found", "message": f"no route for {path}"}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -130,8 +130,7 @@ class Repository:
 
     async def count_feedback(self) -> int:
         async with self._sessions() as session:
-            rows = await session.execute(select(Feedback.id))
-            return len(rows.all())
+            return int(await session.scalar(select(func.count(Feedback.id))) or 0)
 
     async def remember_jti(self, issuer: str, jti: str, expires_at: datetime) -> bool:
         """True the first time a (issuer, jti) is seen; False for a replay (any process)."""

@@ -18,13 +18,13 @@ import httpx
 import pytest
 
 from cds_service.fhir import client as fhir_client
+from cds_service.fhir.prefetch import SEARCH_KEYS
 from cds_service.settings import Settings
 from tests.builders import baclofen_order, condition, egfr, hook_request, patient, rule_codes
 from tests.fhir_server import FakeFhir
 
 TOKEN = "tok-FAULTS-7f3a9c-never-log-me"
 MARGIN_SECONDS = 0.5
-SEARCH_KEYS = ("conditions", "medications", "observations", "allergies")
 REFUSED = "http://127.0.0.1:9/fhir"  # nothing listens on the discard port
 
 # mode → why each search fails (the reason label of cds_fhir_fetch_errors_total)

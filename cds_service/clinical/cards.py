@@ -80,8 +80,10 @@ def _clip(text: str) -> str:
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
 
 
-def _card_uuid(request: CardRequest, order_id: str | None, key: str) -> str:
-    return str(uuid.uuid5(_NAMESPACE, f"{request.hook_instance}|{order_id or ''}|{key}"))
+def _card_uuid(request: CardRequest, position: int, order_id: str | None, key: str) -> str:
+    """Stable for a hookInstance; the draft's position keeps two drafts without (or with the same)
+    id apart, since feedback and the audit key on card uuids."""
+    return str(uuid.uuid5(_NAMESPACE, f"{request.hook_instance}|{position}|{order_id or ''}|{key}"))
 
 
 def _suggestion_label(proposal: object, profile: Profile, lang: Language) -> str:
@@ -132,6 +134,7 @@ def _plan_link(evaluation: OrderEvaluation, request: CardRequest) -> dict[str, A
 
 
 def _card(
+    position: int,
     findings: list[Finding],
     key: str,
     group_title: str | None,
@@ -153,7 +156,7 @@ def _card(
     codes = [f.code for f in findings]
     footer = f"_{profile.name[lang]} · {', '.join(codes)}_"
     heading = f"### {group_title}\n\n" if group_title and len(findings) > 1 else ""
-    card_uuid = _card_uuid(request, a.order.id, key)
+    card_uuid = _card_uuid(request, position, a.order.id, key)
     refs = OrderRefs(request.patient_id, request.user_id, request.encounter_id, a.order.id, a.today)
     draft = dict(a.order.raw) if a.order.raw is not None else None
     suggestions: list[dict[str, Any]] = []
@@ -206,19 +209,19 @@ def _card(
 def build_cards(evaluations: list[OrderEvaluation], request: CardRequest) -> list[dict[str, Any]]:
     """All cards for the hook call, critical first, grouped against alert fatigue."""
     cards: list[tuple[int, int, dict[str, Any]]] = []
-    for evaluation in evaluations:
+    for position, evaluation in enumerate(evaluations):
         profile = evaluation.assessment.profile
         grouped: dict[str, list[Finding]] = {}
         for finding in evaluation.findings:
             group = profile.rules[finding.code].group
             if group == "critical" or finding.indicator == "critical":
-                card = _card([finding], finding.code, None, evaluation, request)
+                card = _card(position, [finding], finding.code, None, evaluation, request)
                 cards.append((0, len(cards), card))
             else:
                 grouped.setdefault(group, []).append(finding)
         for group in GROUPS:
             if group in grouped:
                 title = profile.group_titles[group][request.lang]
-                card = _card(grouped[group], group, title, evaluation, request)
+                card = _card(position, grouped[group], group, title, evaluation, request)
                 cards.append((SEVERITY[card["indicator"]], len(cards), card))
     return [card for _, _, card in sorted(cards, key=lambda item: (item[0], item[1]))]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from datetime import date
 from typing import Any
 
@@ -153,7 +152,6 @@ async def _handle_hook(request: Request, service_id: str, started: float) -> tup
                            "prefetch.patient") from None
         except InvalidFhir as exc:
             raise ApiError(400, "invalid-fhir", str(exc), exc.location) from None
-    _unique_card_uuids(outcome.cards)
     for card in outcome.cards:
         metrics.CARDS.labels(indicator=card["indicator"]).inc()
     for code in outcome.rule_codes:
@@ -174,20 +172,6 @@ async def _handle_hook(request: Request, service_id: str, started: float) -> tup
         duration_ms=duration_ms,
     )
     return OrjsonResponse(outcome.response()), record
-
-
-def _unique_card_uuids(cards: list[dict[str, Any]]) -> None:
-    """Card uuids must be unique in an answer (feedback and the audit key on them); a repeat
-    (two draft orders without ids) gets a uuid derived from the first, stable per hookInstance."""
-    seen: set[str] = set()
-    for card in cards:
-        value = str(card["uuid"])
-        while value in seen:
-            value = str(uuid.uuid5(uuid.UUID(value), "repeat"))
-        if value != card["uuid"]:
-            log(logger, logging.WARNING, "repeated card uuid re-derived")
-            card["uuid"] = value
-        seen.add(value)
 
 
 async def _audit(request: Request, record: EvaluationRecord) -> None:

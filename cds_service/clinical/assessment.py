@@ -40,6 +40,7 @@ class Assessment:
     renal: RenalAssessment
     indication: str  # "rtu", "amm" or "missing"
     indication_evidence: str | None
+    co_medications: tuple[MedicationFact, ...] = ()
 
     @property
     def today(self) -> date:
@@ -151,8 +152,38 @@ def indication_of(order: MedicationFact, context: PatientContext, profile: Profi
     return "missing", None
 
 
-def assess(order: MedicationFact, context: PatientContext, profile: Profile) -> Assessment:
+_CO_MEDICATION_STATUSES = {"active", "on-hold", "intended"}
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    """What is the same for every draft of one call, computed once per call so that the work
+    stays linear in the number of drafts."""
+
+    current: CurrentRegimen | None
+    renal: RenalAssessment
+    co_medications: tuple[MedicationFact, ...]
+
+
+def co_medications(context: PatientContext) -> tuple[MedicationFact, ...]:
+    """Active non-baclofen medications (spec: "active co-medications"; a completed, stopped or
+    cancelled one is not), and the other drafts of the same order set."""
+    active = [fact for fact in context.medications if fact.status in _CO_MEDICATION_STATUSES]
+    return tuple(fact for fact in (*active, *context.draft_orders) if not medication_logic.is_baclofen(fact))
+
+
+def patient_facts(context: PatientContext, profile: Profile) -> PatientFacts:
+    return PatientFacts(
+        current=current_regimen(context, profile),
+        renal=assess_renal(context, profile.renal),
+        co_medications=co_medications(context),
+    )
+
+
+def assess(order: MedicationFact, context: PatientContext, profile: Profile,
+           facts: PatientFacts | None = None) -> Assessment:
     """Everything the rules need about one draft order, computed once."""
+    facts = facts or patient_facts(context, profile)
     regimen: dose_logic.Regimen | None = None
     error: str | None = None
     try:
@@ -166,8 +197,9 @@ def assess(order: MedicationFact, context: PatientContext, profile: Profile) -> 
         order=order,
         regimen=regimen,
         dose_error=error,
-        current=current_regimen(context, profile),
-        renal=assess_renal(context, profile.renal),
+        current=facts.current,
+        renal=facts.renal,
         indication=indication,
         indication_evidence=evidence,
+        co_medications=facts.co_medications,
     )

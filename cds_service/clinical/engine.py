@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from cds_service.clinical import medication as medication_logic
-from cds_service.clinical.assessment import Assessment, assess
+from cds_service.clinical.assessment import Assessment, assess, patient_facts
 from cds_service.clinical.context import MedicationFact, PatientContext
 from cds_service.clinical.findings import Finding
 from cds_service.clinical.profile import Profile
@@ -77,7 +77,8 @@ def evaluate(
     selections: list[str] | None = None,
 ) -> list[OrderEvaluation]:
     """One evaluation per baclofen draft in scope; an empty list means no card at all."""
-    return [
-        evaluate_order(assess(order, context, profile), hook)
-        for order in orders_in_scope(context, selections)
-    ]
+    orders = orders_in_scope(context, selections)
+    if not orders:
+        return []
+    facts = patient_facts(context, profile)
+    return [evaluate_order(assess(order, context, profile, facts), hook) for order in orders]

@@ -245,8 +245,8 @@ def _latest_weight(observations: Iterable[ObservationFact]) -> float | None:
     if not weights:
         return None
     latest = max(weights, key=lambda obs: obs.effective or date.min)
-    assert latest.value is not None
-    return latest.value * 0.45359237 if latest.unit in ("[lb_av]", "lb") else latest.value
+    value = latest.value or 0.0
+    return value * 0.45359237 if latest.unit in ("[lb_av]", "lb") else value
 
 
 def _repeated_draft(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from cds_service.clinical import medication as medication_logic
 from cds_service.clinical.assessment import Assessment
 from cds_service.clinical.context import MedicationFact
 from cds_service.clinical.findings import Finding
@@ -13,15 +12,6 @@ from cds_service.clinical.rules.common import finding
 
 INTERACTION_CODES = ("ix-diuretic", "ix-antihypertensive", "ix-tricyclic", "ix-cns-depressant",
                      "ix-levodopa")
-_ACTIVE = {"active", "on-hold", "intended"}
-
-
-def co_medications(a: Assessment) -> list[MedicationFact]:
-    """Active non-baclofen medications (spec: "active co-medications"; a completed, stopped or
-    cancelled one is not), including the other drafts of the same order set."""
-    current = [fact for fact in a.context.medications if fact.status in _ACTIVE]
-    others = [d for d in a.context.draft_orders if d is not a.order]
-    return [fact for fact in current + others if not medication_logic.is_baclofen(fact)]
 
 
 def _name(fact: MedicationFact) -> str:
@@ -35,7 +25,7 @@ def _interaction(code: str) -> Callable[[Assessment], Sequence[Finding]]:
         value_set = a.profile.value_set(name)
         compatible = a.profile.value_set("opioid_substitution")
         drugs = []
-        for fact in co_medications(a):
+        for fact in a.co_medications:
             if value_set.first_match(fact.codes) and not compatible.first_match(fact.codes):
                 drugs.append(_name(fact))
         unique = list(dict.fromkeys(drugs))

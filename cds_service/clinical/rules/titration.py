@@ -146,10 +146,10 @@ def corrected_schedule(a: Assessment) -> Corrected | None:
         split = split or _split(a, mg, step.intakes_per_day)
         planned.append((mg, split, start))
         previous = _advance(previous, mg, start, len(split))
-    assert previous is not None and previous.began is not None
+    last_began = previous.began if previous is not None and previous.began is not None else a.today
     last_end = a.regimen.steps[-1].end
     steps = _steps(planned, last_end)
-    return Corrected(steps, previous.began)
+    return Corrected(steps, last_began)
 
 
 def _steps(planned: list[tuple[float, tuple[float, ...], date]], last_end: date | None) -> tuple[PlannedStep, ...]:

@@ -343,6 +343,8 @@ CRITICAL_CODES = {
 }
 # Always expected on an in-scope RTU order (alcohol dependence, or no indication) — rtu-2014.
 FRAME = ["rtu-register", "monitoring", "plan-next-dose"]
+CONTRAINDICATIONS = {"renal-severe", "ci-epilepsy", "ci-hypersensitivity", "ci-gluten", "ci-pregnancy",
+                     "ci-breastfeeding"}
 SELECT_SILENT = ["rtu-register", "monitoring"]
 
 
@@ -1127,16 +1129,25 @@ def expect(
     indication: bool = True,
     dose_known: bool = True,
     full_prefetch: bool = True,
+    plan: bool | None = None,
 ) -> None:
     """Fill must / must_not / critical.
 
     frame:         the order is an in-scope RTU order -> rtu-register, monitoring, plan-next-dose.
+    plan:          plan-next-dose expected (spec "Suggestion safety": during titration only, so
+                   not on a stable renewal, and not beside a contraindication); None = from
+                   `must` (absent when a contraindication is expected).
     indication:    an alcohol-dependence indication is documented -> indication-missing and
                    indication-amm must stay silent.
     dose_known:    the daily dose is computable -> dose-unknown must stay silent.
     full_prefetch: every prefetch key is a Bundle or null -> data-unavailable must stay silent.
     """
     s.must = list(must) + ([c for c in FRAME if c not in must] if frame else [])
+    if plan is None:
+        plan = not (CONTRAINDICATIONS & set(must))
+    if not plan:
+        s.must = [c for c in s.must if c != "plan-next-dose"]
+        must_not = [*must_not, "plan-next-dose"] if "plan-next-dose" not in must_not else must_not
     extra = []
     if indication:
         extra += ["indication-missing", "indication-amm"]
@@ -1405,6 +1416,7 @@ expect(
     s,
     ["dose-specialist"],
     ["dose-collegial", "dose-over-max", "titration-step", "titration-interval", "titration-start"],
+    plan=False,
 )
 
 s = add(
@@ -1762,7 +1774,7 @@ s = add(
 s.baseline(egfr=30, egfr_days=-15)
 s.current(tid(10), offset=-20)
 s.draft(tid(10))
-expect(s, ["renal-moderate"], RENAL_OTHER["moderate"] + RENEWAL_QUIET)
+expect(s, ["renal-moderate"], RENAL_OTHER["moderate"] + RENEWAL_QUIET, plan=False)
 
 s = add(
     Scn(
@@ -1924,7 +1936,7 @@ s = add(
 s.baseline(egfr=45, egfr_days=-89)
 s.current(tid(10), offset=-20)
 s.draft(tid(10))
-expect(s, ["renal-moderate"], RENAL_OTHER["moderate"] + RENEWAL_QUIET)
+expect(s, ["renal-moderate"], RENAL_OTHER["moderate"] + RENEWAL_QUIET, plan=False)
 
 s = add(
     Scn(
@@ -1963,7 +1975,7 @@ s.baseline(egfr=None, weight=72)
 s.cond("ckd3", onset=-700)
 s.current(tid(10), offset=-25)
 s.draft(tid(10))
-expect(s, ["renal-moderate"], ["renal-severe", *RENEWAL_QUIET])
+expect(s, ["renal-moderate"], ["renal-severe", *RENEWAL_QUIET], plan=False)
 
 s = add(
     Scn(
@@ -2001,7 +2013,7 @@ s.baseline(egfr=None)
 s.creat_umol(110, -12)
 s.current(tid(10), offset=-20)
 s.draft(tid(10))
-expect(s, ["renal-moderate"], RENAL_OTHER["moderate"] + RENEWAL_QUIET)
+expect(s, ["renal-moderate"], RENAL_OTHER["moderate"] + RENEWAL_QUIET, plan=False)
 
 s = add(
     Scn(

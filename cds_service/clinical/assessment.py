@@ -16,6 +16,7 @@ from cds_service.clinical.profile import Profile
 from cds_service.clinical.renal import RenalAssessment, assess_renal
 
 _CURRENT_STATUSES = {"active", "on-hold"}
+_TAKEN_STATUSES = {"active", "on-hold", "completed", "stopped"}
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class CurrentRegimen:
     intakes_per_day: int | None
     started: date | None
     intake_mg: tuple[float, ...] = ()
+    reduced_from: float | None = None  # the higher dose this one replaced, if it was a reduction
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,13 @@ class Assessment:
     def renal_slow(self) -> bool:
         return self.renal.category == "moderate"
 
+    @property
+    def max_mg_per_day(self) -> float:
+        """The maximum that applies to this order: the AMM's for spasticity, else the profile's."""
+        if self.indication == "amm":
+            return min(self.profile.doses.amm_max_mg, self.profile.doses.max_mg_per_day)
+        return self.profile.doses.max_mg_per_day
+
 
 def _is_current(fact: MedicationFact, today: date, completed_within_days: int) -> bool:
     if fact.is_draft or fact.intent == "statement":
@@ -94,15 +103,42 @@ def _start_of(fact: MedicationFact) -> date | None:
     return fact.authored_on
 
 
-def current_regimen(context: PatientContext, profile: Profile) -> CurrentRegimen | None:
-    """The most recent non-draft active baclofen order (or completed within the policy window)."""
-    candidates = [
-        fact
-        for fact in context.medications
-        if medication_logic.is_baclofen(fact)
-        and not medication_logic.is_intrathecal(fact)
-        and _is_current(fact, context.today, profile.policy.completed_within_days)
+def _baclofen_orders(context: PatientContext) -> list[MedicationFact]:
+    return [
+        fact for fact in context.medications
+        if not fact.is_draft and fact.intent != "statement"
+        and medication_logic.is_baclofen(fact) and not medication_logic.is_intrathecal(fact)
     ]
+
+
+def _previous_dose(orders: list[MedicationFact], latest: MedicationFact, latest_start: date | None,
+                   window_days: int) -> float | None:
+    """The last daily dose of the baclofen order taken just before `latest` (it ended at most
+    `window_days` before `latest` began), or None."""
+    if latest_start is None:
+        return None
+    earlier = [
+        fact for fact in orders
+        if fact is not latest and fact.status in _TAKEN_STATUSES
+        and (_start_of(fact) or date.max) < latest_start
+        and (fact.end is None or fact.end >= latest_start - timedelta(days=window_days))
+    ]
+    if not earlier:
+        return None
+    previous = max(earlier, key=lambda fact: _start_of(fact) or date.min)
+    try:
+        return dose_logic.regimen_of(previous, start=_start_of(previous)).steps[-1].mg_per_day
+    except dose_logic.DoseUnknown:
+        return None
+
+
+def current_regimen(context: PatientContext, profile: Profile) -> CurrentRegimen | None:
+    """The most recent non-draft active baclofen order (or completed within the policy window),
+    and the higher dose it replaced when it was a reduction (within the order or from the order
+    before it)."""
+    orders = _baclofen_orders(context)
+    window = profile.policy.completed_within_days
+    candidates = [fact for fact in orders if _is_current(fact, context.today, window)]
     if not candidates:
         return None
     latest = max(candidates, key=lambda fact: (_start_of(fact) or date.min, fact.status == "active"))
@@ -111,16 +147,20 @@ def current_regimen(context: PatientContext, profile: Profile) -> CurrentRegimen
         regimen = dose_logic.regimen_of(latest, start=started)
     except dose_logic.DoseUnknown:
         return CurrentRegimen(order=latest, mg_per_day=None, intakes_per_day=None, started=started)
-    step = regimen.steps[-1]
-    for candidate in regimen.steps:
+    index = len(regimen.steps) - 1
+    for position, candidate in enumerate(regimen.steps):
         if candidate.start is not None and candidate.start <= context.today:
-            step = candidate
+            index = position
+    step = regimen.steps[index]
+    before = (regimen.steps[index - 1].mg_per_day if index > 0
+              else _previous_dose(orders, latest, started, window))
     return CurrentRegimen(
         order=latest,
         mg_per_day=step.mg_per_day,
         intakes_per_day=step.intakes_per_day,
         started=step.start or started,
         intake_mg=step.intake_mg,
+        reduced_from=before if before is not None and before > step.mg_per_day else None,
     )
 
 

@@ -10,19 +10,34 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from cds_service.clinical.actions import OrderRefs, actions_for
-from cds_service.clinical.engine import OrderEvaluation
-from cds_service.clinical.findings import Finding, PlannedStep, UpdateDose
+from cds_service.clinical.engine import OrderEvaluation, unchecked
+from cds_service.clinical.findings import (
+    Finding,
+    Label,
+    Labels,
+    OrderCreatinine,
+    Param,
+    PlannedStep,
+    ProfileName,
+    Proposal,
+    Referral,
+    UpdateDose,
+)
 from cds_service.clinical.profile import GROUPS, Language, Profile
+from cds_service.clinical.suggestion_policy import CONTRAINDICATION_CODES
 from cds_service.clinical.titration import fmt
 
 RULE_SYSTEM = "urn:baclofen-rtu:rule"
 OVERRIDE_SYSTEM = "urn:baclofen-rtu:override-reason"
 RULES_EXTENSION = "baclofen-rtu-rules"
 PROFILE_EXTENSION = "baclofen-rtu-profile"
+UNCHECKED_EXTENSION = "baclofen-rtu-unchecked"
+UNAVAILABLE_EXTENSION = "baclofen-rtu-unavailable"
 SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 _NAMESPACE = uuid.UUID("6f1c3c6e-8f57-4b8e-9a43-7f1d2c0b5a10")
 SUMMARY_LIMIT = 140
@@ -45,34 +60,52 @@ class _Params(dict[str, str]):
         return "{" + key + "}"
 
 
-def _resolve(value: object, profile: Profile, lang: Language, values: _Params) -> str:
-    """A parameter's text: labels and the profile name are looked up in the user's language."""
-    if isinstance(value, tuple) and len(value) == 2 and value[0] == "label":
-        return profile.label(str(value[1]), lang).format_map(values)
-    if isinstance(value, tuple) and len(value) == 2 and value[0] == "profile":
-        return profile.name[lang]
-    if isinstance(value, tuple) and len(value) == 2 and value[0] == "labels":
-        names = ", ".join(profile.label(str(key), lang) for key in value[1])
-        return f" ({profile.label('fragile_prefix', lang)}{names})"
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def format_date(day: date, lang: Language) -> str:
+    """A date as the reader writes it: 14/11/2026 in French, 14 Nov 2026 in English."""
+    if lang == "fr":
+        return day.strftime("%d/%m/%Y")
+    return f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
+
+
+def _plain(value: Param, lang: Language) -> str | None:
+    if isinstance(value, Label | Labels | ProfileName):
+        return None
+    if isinstance(value, date):
+        return format_date(value, lang)
+    if isinstance(value, bool):
+        return "1" if value else ""
     return str(value)
 
 
 def _values(finding: Finding, profile: Profile, lang: Language) -> _Params:
-    """Parameters as text; labels may use other parameters, labels included (two levels)."""
-    plain = _Params({k: str(v) for k, v in finding.params.items() if not isinstance(v, tuple)})
-    first = _Params(plain)
+    """Parameters as text in the reader's language: plain values first, then labels, which
+    may use the plain values."""
+    plain = _Params()
     for key, value in finding.params.items():
-        if isinstance(value, tuple):
-            first[key] = _resolve(value, profile, lang, plain)
+        text = _plain(value, lang)
+        if text is not None:
+            plain[key] = text
     final = _Params(plain)
     for key, value in finding.params.items():
-        if isinstance(value, tuple):
-            final[key] = _resolve(value, profile, lang, first)
+        if isinstance(value, Label):
+            final[key] = profile.label(value.key, lang).format_map(plain)
+        elif isinstance(value, Labels):
+            final[key] = ", ".join(profile.label(name, lang).format_map(plain) for name in value.keys)
+        elif isinstance(value, ProfileName):
+            final[key] = profile.name[lang]
     return final
 
 
-def render(template: str, finding: Finding, profile: Profile, lang: Language) -> str:
-    return template.format_map(_values(finding, profile, lang))
+def texts_of(finding: Finding, profile: Profile, lang: Language) -> tuple[str, str]:
+    """The finding's summary and detail, in the variant it asks for."""
+    spec = profile.rules[finding.code]
+    variant = spec.variants.get(finding.variant) if finding.variant else None
+    summary, detail = (variant.summary, variant.detail) if variant else (spec.summary, spec.detail)
+    values = _values(finding, profile, lang)
+    return summary[lang].format_map(values), detail[lang].format_map(values)
 
 
 def _clip(text: str) -> str:
@@ -86,48 +119,80 @@ def _card_uuid(request: CardRequest, position: int, order_id: str | None, key: s
     return str(uuid.uuid5(_NAMESPACE, f"{request.hook_instance}|{position}|{order_id or ''}|{key}"))
 
 
-def _suggestion_label(proposal: object, profile: Profile, lang: Language) -> str:
-    if isinstance(proposal, UpdateDose):
-        steps = proposal.steps
-        first = steps[0]
-        if len(steps) == 1:
-            return profile.label("suggest_dose", lang).format(dose=fmt(first.mg_per_day), split=_split(first))
-        then = "".join(
-            profile.label("suggest_then", lang).format(dose=fmt(step.mg_per_day), split=_split(step),
-                                                       date=step.start.isoformat() if step.start else "")
-            for step in steps[1:]
-        )
-        return profile.label("suggest_schedule", lang).format(dose=fmt(first.mg_per_day), split=_split(first),
-                                                              then=then)
-    kind = type(proposal).__name__
-    key = {
-        "Referral": f"suggest_referral_{getattr(proposal, 'kind', 'specialist')}",
-        "OrderCreatinine": "suggest_creatinine",
-        "CancelDraft": "suggest_cancel",
-    }[kind]
-    return profile.label(key, lang)
-
-
 def _split(step: PlannedStep) -> str:
     return "-".join(fmt(v) for v in step.intake_mg)
 
 
-def _plan_link(evaluation: OrderEvaluation, request: CardRequest) -> dict[str, Any] | None:
-    plan = next((f for f in evaluation.findings if f.code == "plan-next-dose"), None)
-    if plan is None:
-        return None
+def _dose_label(proposal: UpdateDose, profile: Profile, lang: Language) -> str:
+    """"Prescribe 30 mg/day (10-10-10), then 40 mg/day (15-10-15) from 16/12/2026 if …"; a taper
+    names each step and the stop."""
+    steps = proposal.steps
+    first = steps[0]
+    rest = steps[1:]
+    parts = [
+        profile.label("suggest_then", lang).format(dose=fmt(step.mg_per_day), split=_split(step),
+                                                   date=format_date(step.start, lang) if step.start else "")
+        for step in rest
+    ]
+    if proposal.purpose == "taper":
+        last = steps[-1]
+        stop = (profile.label("suggest_stop", lang).format(date=format_date(last.end, lang))
+                if last.end is not None else "")
+        return profile.label("suggest_taper", lang).format(dose=fmt(first.mg_per_day), split=_split(first),
+                                                           then="".join(parts), stop=stop)
+    key = "suggest_next" if proposal.purpose == "titrate" else "suggest_schedule"
+    if not rest:
+        key = "suggest_dose"
+    return profile.label(key, lang).format(dose=fmt(first.mg_per_day), split=_split(first), then="".join(parts))
+
+
+def _suggestion_label(proposal: Proposal, profile: Profile, lang: Language) -> str:
+    if isinstance(proposal, UpdateDose):
+        return _dose_label(proposal, profile, lang)
+    if isinstance(proposal, Referral):
+        return profile.label(f"suggest_referral_{proposal.kind}", lang)
+    if isinstance(proposal, OrderCreatinine):
+        return profile.label("suggest_creatinine", lang)
+    return profile.label("suggest_cancel", lang)
+
+
+def _steps_param(steps: tuple[PlannedStep, ...], today: date) -> str:
+    """A schedule in a link: `30@2026-12-01,20@2026-12-04,0@2026-12-07` (0: stop)."""
+    items = [f"{fmt(step.mg_per_day)}@{(step.start or today).isoformat()}" for step in steps]
+    if steps and steps[-1].end is not None:
+        items.append(f"0@{steps[-1].end.isoformat()}")
+    return ",".join(items)
+
+
+def _plan_link(evaluation: OrderEvaluation, request: CardRequest, finding: Finding) -> dict[str, Any] | None:
+    """The printable plan of what this card proposes: the schedule of its dose suggestion (the
+    same steps as the button), or the dose to keep and why."""
     a = evaluation.assessment
-    query = {
-        "dose": plan.params.get("base", plan.params.get("next")),
-        "since": a.today.isoformat(),
-        "until": plan.params.get("review_date"),
-        "age": a.age if a.age is not None else "",
-        "renal": a.renal.category,
-        "profile": a.profile.id,
-        "lang": request.lang,
-    }
+    update = next((p for p in finding.proposals if isinstance(p, UpdateDose)), None)
+    if finding.code != "plan-next-dose" and (update is None or update.purpose != "taper"):
+        return None
+    if update is None and finding.variant == "hold-new":
+        return None  # nothing to plan: no dose at all until the check is done
+    params = finding.params
+    query: dict[str, str] = {"since": a.today.isoformat(), "profile": a.profile.id, "lang": request.lang,
+                             "renal": a.renal.category, "age": "" if a.age is None else str(a.age)}
+    if update is not None:
+        query["steps"] = _steps_param(update.steps, a.today)
+        query["state"] = "taper" if update.purpose == "taper" else "step"
+    else:
+        query["dose"] = str(params.get("base", ""))
+        query["state"] = finding.variant or "hold"
+        why = params.get("why")
+        if isinstance(why, str) and why and why != "slow":
+            query["reason"] = why
+    review = params.get("review_date")
+    if isinstance(review, date):
+        query["until"] = review.isoformat()
+    if update is not None and update.purpose == "taper" and update.steps[-1].end is not None:
+        query["until"] = update.steps[-1].end.isoformat()
+    key = "link_taper" if query["state"] == "taper" else "link_plan"
     return {
-        "label": a.profile.label("link_plan", request.lang),
+        "label": a.profile.label(key, request.lang),
         "url": f"{request.base_url.rstrip('/')}/plan?{urlencode(query)}",
         "type": "absolute",
     }
@@ -145,14 +210,11 @@ def _card(
     profile, lang = a.profile, request.lang
     findings = sorted(findings, key=lambda f: SEVERITY[f.indicator])
     primary = findings[0]
-    specs = [profile.rules[f.code] for f in findings]
-    summary = _clip(render(specs[0].summary[lang], primary, profile, lang))
+    texts = [texts_of(finding, profile, lang) for finding in findings]
+    summary = _clip(texts[0][0])
     parts = []
-    for finding, spec in zip(findings, specs, strict=True):
-        body = render(spec.detail[lang], finding, profile, lang)
-        if len(findings) > 1:
-            body = f"**{render(spec.summary[lang], finding, profile, lang)}**\n\n{body}"
-        parts.append(body)
+    for finding_summary, body in texts:
+        parts.append(f"**{finding_summary}**\n\n{body}" if len(findings) > 1 else body)
     codes = [f.code for f in findings]
     footer = f"_{profile.name[lang]} · {', '.join(codes)}_"
     heading = f"### {group_title}\n\n" if group_title and len(findings) > 1 else ""
@@ -172,6 +234,10 @@ def _card(
                 "actions": actions,
             })
     indicator = primary.indicator
+    extension: dict[str, Any] = {RULES_EXTENSION: codes, PROFILE_EXTENSION: profile.id}
+    if "data-unavailable" in codes:
+        extension[UNAVAILABLE_EXTENSION] = sorted(key for key in a.context.unavailable if key != "patient")
+        extension[UNCHECKED_EXTENSION] = list(unchecked(a))
     card: dict[str, Any] = {
         "uuid": card_uuid,
         "summary": summary,
@@ -180,10 +246,9 @@ def _card(
         "source": {
             "label": profile.source_label[lang],
             "url": profile.source_url,
-            "topic": {"system": RULE_SYSTEM, "code": primary.code,
-                      "display": render(specs[0].summary[lang], primary, profile, lang)[:120]},
+            "topic": {"system": RULE_SYSTEM, "code": primary.code, "display": texts[0][0][:120]},
         },
-        "extension": {RULES_EXTENSION: codes, PROFILE_EXTENSION: profile.id},
+        "extension": extension,
     }
     if suggestions:
         card["suggestions"] = suggestions
@@ -197,10 +262,11 @@ def _card(
     if "rtu-register" in codes:
         links.append({"label": profile.label("link_register", lang), "url": profile.register_url,
                       "type": "absolute"})
-    if "plan-next-dose" in codes:
-        plan = _plan_link(evaluation, request)
-        if plan is not None:
+    for finding in findings:
+        plan = _plan_link(evaluation, request, finding)
+        if plan is not None and finding.code in ("plan-next-dose", *CONTRAINDICATION_CODES, "dose-over-max"):
             links.append(plan)
+            break
     if links:
         card["links"] = links
     return card

@@ -36,6 +36,7 @@ class ConditionFact:
     text: str | None = None
     active: bool = True
     onset: date | None = None
+    refuted: bool = False  # verification refuted or entered-in-error: never evidence
 
 
 @dataclass(frozen=True)

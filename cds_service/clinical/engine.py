@@ -12,14 +12,16 @@ from typing import Literal
 from cds_service.clinical import medication as medication_logic
 from cds_service.clinical.assessment import Assessment, assess, patient_facts
 from cds_service.clinical.context import MedicationFact, PatientContext
-from cds_service.clinical.findings import Finding
+from cds_service.clinical.findings import Finding, Labels
 from cds_service.clinical.profile import Profile
 from cds_service.clinical.rules import ORDER_RULES
 from cds_service.clinical.rules.common import finding
+from cds_service.clinical.suggestion_policy import apply_policy
 
 Hook = Literal["order-sign", "order-select"]
 
-# What each unavailable prefetch key stops the service from checking (named in the card).
+# What each unavailable prefetch key stops the service from checking: label keys of the profile,
+# so the card names the checks in words; the rule codes go in the card's extension.
 CHECKS_BY_KEY: dict[str, tuple[str, ...]] = {
     "conditions": ("indication", "ci-epilepsy", "ci-gluten", "ci-pregnancy", "ci-breastfeeding", "pr-*",
                    "renal-severe", "renal-moderate"),
@@ -47,25 +49,33 @@ def orders_in_scope(context: PatientContext, selections: list[str] | None) -> li
     return chosen
 
 
+def unchecked(a: Assessment) -> tuple[str, ...]:
+    """The checks (rule codes, `pr-*` for a family) that did not run for lack of data."""
+    keys = sorted(key for key in a.context.unavailable if key != "patient")
+    return tuple(dict.fromkeys(check for key in keys for check in CHECKS_BY_KEY.get(key, ())))
+
+
 def _data_unavailable(a: Assessment) -> list[Finding]:
     keys = sorted(key for key in a.context.unavailable if key != "patient")
     if not keys:
         return []
-    checks = [check for key in keys for check in CHECKS_BY_KEY.get(key, ())]
-    return [finding(a, "data-unavailable", keys=", ".join(keys), checks=", ".join(checks))]
+    return [finding(a, "data-unavailable", keys=Labels(tuple(f"record_{key}" for key in keys)),
+                    checks=Labels(tuple(f"checks_{key}" for key in keys)))]
 
 
 def evaluate_order(assessment: Assessment, hook: Hook) -> OrderEvaluation:
-    profile = assessment.profile
+    """Every rule, then the suggestion policy over all the findings at once (so that no
+    suggestion contradicts any finding, shown or not), then what the hook shows."""
+    policy = assessment.profile.policy
     findings: list[Finding] = []
     for rule in ORDER_RULES:
         findings.extend(rule(assessment))
     findings.extend(_data_unavailable(assessment))
     if assessment.indication == "amm":
-        keep = profile.policy.amm_indication_rules | {"data-unavailable"}
-        findings = [f for f in findings if f.code in keep]
+        findings = [f for f in findings if f.code == "data-unavailable" or policy.applies_to_amm(f.code)]
+    findings = apply_policy(assessment, findings)
     if hook == "order-select":
-        keep = profile.policy.order_select_rules | {"data-unavailable"}
+        keep = policy.order_select_rules | {"data-unavailable"}
         findings = [f for f in findings if f.code in keep]
     return OrderEvaluation(assessment=assessment, findings=tuple(findings))
 

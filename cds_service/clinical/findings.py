@@ -29,10 +29,11 @@ class PlannedStep:
 
 @dataclass(frozen=True)
 class UpdateDose:
-    """Replace the draft's dosage with these steps."""
+    """Replace the draft's dosage with these steps: a corrected draft, the draft capped at the
+    maximum, the next titration step, or a progressive reduction (taper)."""
 
     steps: tuple[PlannedStep, ...]
-    hold_until: date | None = None
+    purpose: Literal["correct", "cap", "titrate", "taper"] = "correct"
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,32 @@ Proposal = UpdateDose | Referral | OrderCreatinine | CancelDraft
 
 
 @dataclass(frozen=True)
+class Label:
+    """A text parameter that is a profile label, in the reader's language; it may use the
+    finding's plain parameters (`{dose}`), not other labels."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Several labels joined with commas."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProfileName:
+    """The name of the profile that produced the finding, in the reader's language."""
+
+
+Param = str | int | float | bool | date | Label | Labels | ProfileName
+
+
+@dataclass(frozen=True)
 class Finding:
     code: str
     indicator: Indicator
-    params: Mapping[str, object] = field(default_factory=dict)
+    params: Mapping[str, Param] = field(default_factory=dict)
     proposals: tuple[Proposal, ...] = ()
+    variant: str | None = None  # another wording of the rule for this situation (profile `variants`)

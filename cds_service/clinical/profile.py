@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -82,6 +83,33 @@ class Policy:
     amm_indication_rules: frozenset[str]
     register_applies: bool
 
+    def applies_to_amm(self, code: str) -> bool:
+        """Whether a rule still runs for a spasticity (AMM) order; entries may be `ci-*`."""
+        return any(fnmatchcase(code, pattern) for pattern in self.amm_indication_rules)
+
+
+@dataclass(frozen=True)
+class SuggestionPolicy:
+    """[local policy] How one-click doses are shaped: the taper and the pace of re-escalation.
+
+    The RTU and the SmPC ask for a progressive stop and a slow re-escalation but give no
+    numbers: these are the hospital's, to be validated by its drug committee."""
+
+    taper_first_step_min_fraction: float
+    taper_next_step_min_fraction: float
+    taper_stop_at_or_below_mg: float
+    taper_step_days: int
+    reescalation_step_mg: float
+    reescalation_interval_days: int
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Another wording of a rule for one situation (e.g. a record that could not be read)."""
+
+    summary: Text
+    detail: Text
+
 
 @dataclass(frozen=True)
 class RuleSpec:
@@ -92,6 +120,8 @@ class RuleSpec:
     detail: Text
     value_set: str | None = None
     atc_value_set: str | None = None
+    history: bool = False  # resolved or inactive conditions count ("history of …")
+    variants: Mapping[str, Variant] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -106,6 +136,7 @@ class Profile:
     titration: TitrationPolicy
     renal: RenalPolicy
     policy: Policy
+    suggestions: SuggestionPolicy
     value_sets: Mapping[str, ValueSet]
     rules: Mapping[str, RuleSpec]
     group_titles: Mapping[str, Text]
@@ -173,6 +204,12 @@ def _build(data: Mapping[str, Any]) -> Profile:
                 detail=_text(spec.get("detail"), f"{pid}.rules.{code}.detail"),
                 value_set=spec.get("value_set"),
                 atc_value_set=spec.get("atc_value_set"),
+                history=bool(spec.get("history", False)),
+                variants={
+                    name: Variant(_text(variant.get("summary"), f"{pid}.rules.{code}.variants.{name}.summary"),
+                                  _text(variant.get("detail"), f"{pid}.rules.{code}.variants.{name}.detail"))
+                    for name, variant in (spec.get("variants") or {}).items()
+                },
             )
         doses = _section(data, "doses", pid)
         titration = _section(data, "titration", pid)
@@ -188,6 +225,7 @@ def _build(data: Mapping[str, Any]) -> Profile:
             regime=data["regime"],
             doses=DoseThresholds(**doses),
             titration=TitrationPolicy(**titration),
+            suggestions=SuggestionPolicy(**_section(data, "suggestions", pid)),
             renal=RenalPolicy(
                 egfr_loinc=frozenset(renal["egfr_loinc"]),
                 clearance_loinc=frozenset(renal["clearance_loinc"]),

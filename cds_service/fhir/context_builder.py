@@ -102,6 +102,7 @@ def condition_fact(resource: dict[str, Any]) -> ConditionFact:
         text=_text(resource.get("code")),
         active=active,
         onset=parse_date(resource.get("onsetDateTime") or resource.get("recordedDate")),
+        refuted=verification in _REFUTED,
     )
 
 

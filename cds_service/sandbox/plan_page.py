@@ -1,8 +1,10 @@
-"""`GET /plan`: the printable titration plan linked from the `plan-next-dose` card.
+"""`GET /plan`: the printable plan linked from a card (the next dose, or a progressive reduction).
 
 Server-rendered HTML with no script (the card link opens it in any EHR browser, under the strict
-CSP): a summary, the thresholds ahead, the next review, an SVG chart and a day-by-day table from
-`titration.schedule()`. It is not part of the sandbox switch: production cards link to it.
+CSP): a summary, what the card decided and why, the thresholds, the next review, an SVG chart and
+a day-by-day table. The schedule is the card's own (its `steps`, the very doses the suggestion
+button prescribes), never a projection of its own: the page and the card cannot disagree. It is
+not part of the sandbox switch: production cards link to it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from cds_service.clinical.profile import LANGUAGES, Language
-from cds_service.clinical.titration import PlanDay, fmt, schedule
+from cds_service.clinical.titration import PlanDay, fmt, split_intakes
 from cds_service.protocol.language import negotiate
 from cds_service.sandbox.plan_chart import Line, render_chart
 from cds_service.sandbox.plan_params import BadParameter, PlanQuery, parse_query
@@ -65,18 +67,43 @@ def review_date(q: PlanQuery) -> tuple[date, int]:
     return review, days
 
 
+def _split(q: PlanQuery, mg: float) -> tuple[float, ...]:
+    if mg <= 0:
+        return ()
+    return split_intakes(mg, max(q.intakes, q.profile.titration.min_intakes), q.profile.titration.unit_mg)
+
+
 def plan_days(q: PlanQuery) -> list[PlanDay]:
-    if q.renal == "severe":
-        return []
-    return schedule(q.dose, q.since, q.until, age=q.age, profile=q.profile, renal_slow=q.renal == "moderate",
-                    intakes=q.intakes)
+    """Day by day: the card's steps (a dose of 0 is the stop, shown on its day), else the one
+    dose to keep until the review. None for a contraindication without a reduction plan."""
+    if not q.steps:
+        if q.renal == "severe":
+            return []
+        steps: tuple[tuple[float, date], ...] = ((q.dose, q.since),)
+    else:
+        steps = q.steps
+    end = max(q.until, steps[-1][1])
+    days: list[PlanDay] = []
+    previous: float | None = None
+    day = q.since
+    while day <= end:
+        current = [mg for mg, start in steps if start <= day]
+        mg = current[-1] if current else steps[0][0]
+        note = None
+        if previous is not None and mg != previous:
+            note = "stop" if mg == 0 else ("step" if mg > previous else "down")
+        days.append(PlanDay(day, mg, _split(q, mg), note))
+        if mg == 0:
+            break
+        previous = mg
+        day += timedelta(days=1)
+    return days
 
 
 def _notes(days: list[PlanDay], q: PlanQuery, review: date) -> list[tuple[str, list[str]]]:
     """(row class, notes) per day: steps, the first day a review blocks the next step, the max."""
     lang, max_mg = q.lang, q.profile.doses.max_mg_per_day
     rows: list[tuple[str, list[str]]] = []
-    held_shown: str | None = None
     max_shown = False
     previous = days[0].mg_per_day if days else 0.0
     for index, day in enumerate(days):
@@ -86,12 +113,13 @@ def _notes(days: list[PlanDay], q: PlanQuery, review: date) -> list[tuple[str, l
             notes.append(text("note_start", lang))
         if day.note == "step":
             notes.append(text("note_step", lang, before=fmt(previous), after=fmt(day.mg_per_day)))
-            css, held_shown = "row-step", None
-        elif day.note in ("specialist", "collegial"):
-            css = "row-held"
-            if held_shown != day.note:
-                notes.append(text(f"note_{day.note}", lang))
-                held_shown = day.note
+            css = "row-step"
+        elif day.note == "down":
+            notes.append(text("note_down", lang, before=fmt(previous), after=fmt(day.mg_per_day)))
+            css = "row-down"
+        elif day.note == "stop":
+            notes.append(text("note_stop", lang))
+            css = "row-stop"
         if day.mg_per_day >= max_mg and not max_shown:
             notes.append(text("note_max", lang))
             max_shown = True
@@ -108,6 +136,7 @@ def _summary(q: PlanQuery, review: date, interval: int) -> str:
     age = text("age_years", lang, age=q.age) if q.age is not None else text("unknown", lang)
     items = [
         ("start_dose", f"{fmt(q.dose)} {q.profile.label('mg_per_day', lang)}"),
+        ("plan_state", text(f"state_name_{q.state}", lang)),
         ("since", q.since.isoformat()),
         ("until", q.until.isoformat()),
         ("age", age),
@@ -165,13 +194,21 @@ def _table(q: PlanQuery, days: list[PlanDay], review: date) -> str:
 
 
 def _warnings(q: PlanQuery) -> str:
+    """What the card decided, in the same words: a taper, a dose to keep and why."""
     lang, max_mg = q.lang, q.profile.doses.max_mg_per_day
     found = []
-    if q.renal == "severe":
+    if q.state == "taper":
+        found.append(("alert critical", text("taper_warning", lang)))
+    elif q.renal == "severe":
         found.append(("alert critical", text("severe_stop", lang)))
     elif q.renal == "unknown":
         found.append(("alert warning", text("unknown_warning", lang)))
-    if q.dose > max_mg:
+    if q.state in ("hold", "hold-new", "threshold", "reduced"):
+        reason = text(f"reason_{q.reason}", lang) if q.reason else text("reason_none", lang)
+        found.append(("alert warning", text(f"state_{q.state}", lang, dose=fmt(q.dose), reason=reason)))
+    if q.state == "step":
+        found.append(("alert info", text("state_step", lang)))
+    if q.dose > max_mg and q.state != "taper":
         found.append(("alert critical", text("over_max_warning", lang, mg=fmt(max_mg))))
     return "".join(f'<p class="{css}" role="alert">{escape(message)}</p>' for css, message in found)
 

@@ -17,6 +17,11 @@ from cds_service.clinical.profile import LANGUAGES, PROFILE_NAMES, Language, Pro
 
 Renal = Literal["normal", "moderate", "severe", "unknown"]
 RENAL_VALUES: tuple[Renal, ...] = get_args(Renal)
+State = Literal["step", "hold", "hold-new", "threshold", "reduced", "max", "taper"]
+STATES: tuple[State, ...] = get_args(State)
+REASONS = ("renal-unknown", "data-unavailable", "dose-unknown", "review-specialist", "review-collegial",
+           "reduced")
+MAX_STEPS = 12
 MAX_DAYS = 180
 DEFAULT_DAYS = 28
 MAX_DOSE_MG = 1000.0
@@ -35,6 +40,9 @@ class BadParameter(ValueError):
 
 @dataclass(frozen=True)
 class PlanQuery:
+    """A plan as a card links to it: the schedule its suggestion would prescribe (`steps`, a
+    dose of 0 being the stop) or the one dose to keep (`dose`), and why (`state`, `reason`)."""
+
     dose: float
     since: date
     until: date
@@ -43,14 +51,21 @@ class PlanQuery:
     profile: Profile
     lang: Language
     intakes: int
+    steps: tuple[tuple[float, date], ...] = ()
+    state: State = "hold"
+    reason: str | None = None
 
     def query_string(self, **changes: str) -> dict[str, str]:
         """The parameters as they would be written in a link, with some changed."""
         values = {
             "dose": f"{self.dose:g}", "since": self.since.isoformat(), "until": self.until.isoformat(),
             "age": "" if self.age is None else str(self.age), "renal": self.renal,
-            "profile": self.profile.id, "lang": self.lang, "intakes": str(self.intakes),
+            "profile": self.profile.id, "lang": self.lang, "intakes": str(self.intakes), "state": self.state,
         }
+        if self.steps:
+            values["steps"] = ",".join(f"{mg:g}@{day.isoformat()}" for mg, day in self.steps)
+        if self.reason:
+            values["reason"] = self.reason
         values.update(changes)
         return values
 
@@ -112,18 +127,43 @@ def _choice(params: Mapping[str, str], name: str, allowed: tuple[str, ...], defa
     return raw
 
 
+def _steps(params: Mapping[str, str]) -> tuple[tuple[float, date], ...]:
+    """`30@2026-12-01,20@2026-12-04,0@2026-12-07`: doses from dates, in order, 0 the stop."""
+    raw = _get(params, "steps")
+    if raw is None:
+        return ()
+    items = raw.split(",")
+    if len(items) > MAX_STEPS:
+        raise BadParameter("steps", f"at most {MAX_STEPS} steps")
+    steps: list[tuple[float, date]] = []
+    for item in items:
+        dose_text, _, day_text = item.partition("@")
+        dose = _number({"steps": dose_text}, "steps")
+        day = _date({"steps": day_text}, "steps")
+        if dose is None or day is None or not 0 <= dose <= MAX_DOSE_MG:
+            raise BadParameter("steps", f"each step is DOSE@YYYY-MM-DD: {item[:40]!r}")
+        if steps and day <= steps[-1][1]:
+            raise BadParameter("steps", "dates must increase")
+        steps.append((dose, day))
+    return tuple(steps)
+
+
 def parse_query(params: Mapping[str, str], *, default_profile: str, default_lang: Language,
                 today: date) -> PlanQuery:
     """Validate the query; `lang` is read first so that errors can be shown in it."""
     lang_raw = _choice(params, "lang", LANGUAGES, default_lang)
     lang: Language = "en" if lang_raw == "en" else "fr"
+    steps = _steps(params)
     dose = _number(params, "dose")
+    if dose is None and steps:
+        dose = steps[0][0]
     if dose is None:
         raise BadParameter("dose", "required (mg/day)")
     if not 0 < dose <= MAX_DOSE_MG:
         raise BadParameter("dose", f"must be above 0 and at most {MAX_DOSE_MG:g} mg/day")
-    since = _date(params, "since") or today
-    until = _date(params, "until") or since + timedelta(days=DEFAULT_DAYS)
+    since = _date(params, "since") or (steps[0][1] if steps else today)
+    until = _date(params, "until") or max(
+        since + timedelta(days=DEFAULT_DAYS), steps[-1][1] if steps else since)
     if until < since:
         raise BadParameter("until", "must not be before since")
     if (until - since).days > MAX_DAYS:
@@ -133,5 +173,12 @@ def parse_query(params: Mapping[str, str], *, default_profile: str, default_lang
     renal = next(value for value in RENAL_VALUES if value == renal_raw)
     profile = load_profile(_choice(params, "profile", PROFILE_NAMES, default_profile))
     intakes = _integer(params, "intakes", 1, MAX_INTAKES) or profile.titration.start_intakes
+    state_raw = _choice(params, "state", STATES, "taper" if steps and steps[-1][0] == 0 else
+                        ("step" if steps else "hold"))
+    state = next(value for value in STATES if value == state_raw)
+    reason_raw = _get(params, "reason")
+    reason = _choice(params, "reason", REASONS, "") if reason_raw else None
+    if steps and (steps[-1][1] - since).days > MAX_DAYS:
+        raise BadParameter("steps", f"the plan covers at most {MAX_DAYS} days")
     return PlanQuery(dose=dose, since=since, until=until, age=age, renal=renal, profile=profile,
-                     lang=lang, intakes=intakes)
+                     lang=lang, intakes=intakes, steps=steps, state=state, reason=reason)

@@ -13,9 +13,45 @@ from cds_service.clinical.profile import Language
 TEXTS: Mapping[str, Mapping[Language, str]] = {
     "title": {"fr": "Plan de titration du baclofène", "en": "Baclofen titration plan"},
     "subtitle": {
-        "fr": "Protocole de titration au rythme le plus rapide permis ; viser la dose minimale efficace.",
-        "en": "Titration protocol at the fastest pace allowed; aim for the minimal effective dose.",
+        "fr": "Le plan de la carte, jour par jour : les doses que la suggestion prescrit, rien de plus. "
+              "Viser la dose minimale efficace.",
+        "en": "The card's plan, day by day: the doses its suggestion prescribes, nothing more. "
+              "Aim for the minimal effective dose.",
     },
+    "plan_state": {"fr": "Décision", "en": "Decision"},
+    "state_name_step": {"fr": "palier suivant possible après la réévaluation",
+                        "en": "next step possible after the review"},
+    "state_name_hold": {"fr": "pas d'augmentation", "en": "no increase"},
+    "state_name_hold-new": {"fr": "ne pas débuter", "en": "do not start"},
+    "state_name_threshold": {"fr": "garder la dose (seuil de la RTU)", "en": "keep the dose (RTU threshold)"},
+    "state_name_reduced": {"fr": "garder la dose réduite", "en": "keep the reduced dose"},
+    "state_name_max": {"fr": "dose maximale atteinte", "en": "maximum dose reached"},
+    "state_name_taper": {"fr": "réduction progressive", "en": "progressive reduction"},
+    "state_step": {"fr": "Le palier suivant n'est à prendre que si le craving persiste et si la tolérance est "
+                         "bonne, après la réévaluation.",
+                   "en": "Take the next step only if craving persists and tolerance is good, after the review."},
+    "state_hold": {"fr": "Pas d'augmentation : garder {dose} mg/j au plus tant que {reason}.",
+                   "en": "No increase: keep at most {dose} mg/day as long as {reason}."},
+    "state_hold-new": {"fr": "Ne pas débuter le baclofène tant que {reason}.",
+                       "en": "Do not start baclofen as long as {reason}."},
+    "state_threshold": {"fr": "Garder {dose} mg/j : le palier suivant demande d'abord {reason}.",
+                        "en": "Keep {dose} mg/day: the next step first needs {reason}."},
+    "state_reduced": {"fr": "Garder {dose} mg/j : {reason} ; ré-augmenter plus tard, plus lentement.",
+                      "en": "Keep {dose} mg/day: {reason}; re-escalate later, more slowly."},
+    "reason_renal-unknown": {"fr": "la fonction rénale n'est pas connue", "en": "renal function is unknown"},
+    "reason_data-unavailable": {"fr": "le dossier n'a pas pu être lu en entier",
+                                "en": "the record could not be read in full"},
+    "reason_dose-unknown": {"fr": "la dose n'est pas calculable", "en": "the dose cannot be computed"},
+    "reason_review-specialist": {"fr": "l'avis d'un médecin expérimenté", "en": "an experienced physician's opinion"},
+    "reason_review-collegial": {"fr": "une décision collégiale", "en": "a collegial decision"},
+    "reason_reduced": {"fr": "la dose vient d'être réduite", "en": "the dose has just been reduced"},
+    "reason_none": {"fr": "la réévaluation", "en": "the review"},
+    "taper_warning": {"fr": "Réduction progressive : ne jamais arrêter le baclofène brutalement (risque de "
+                            "syndrome de sevrage : confusion, hallucinations, convulsions).",
+                      "en": "Progressive reduction: never stop baclofen abruptly (risk of withdrawal syndrome: "
+                            "confusion, hallucinations, seizures)."},
+    "note_down": {"fr": "Réduction : {before} → {after} mg/j", "en": "Reduction: {before} → {after} mg/day"},
+    "note_stop": {"fr": "Arrêt du baclofène", "en": "Baclofen stopped"},
     "nav_label": {"fr": "Navigation", "en": "Navigation"},
     "nav_sandbox": {"fr": "Bac à sable", "en": "Sandbox"},
     "nav_switch": {"fr": "English", "en": "Français"},
@@ -67,19 +103,18 @@ TEXTS: Mapping[str, Mapping[Language, str]] = {
     "col_split": {"fr": "Prises (mg)", "en": "Intakes (mg)"},
     "col_note": {"fr": "Remarque", "en": "Note"},
     "note_start": {"fr": "Dose actuelle", "en": "Current dose"},
-    "note_step": {"fr": "Palier : {before} → {after} mg/j", "en": "Step: {before} → {after} mg/day"},
-    "note_specialist": {"fr": "Avis d'un médecin expérimenté requis avant d'augmenter",
-                        "en": "A specialist's opinion is needed before going further"},
-    "note_collegial": {"fr": "Décision collégiale requise avant d'augmenter",
-                       "en": "A collegial decision is needed before going further"},
+    "note_step": {"fr": "Palier : {before} → {after} mg/j, si craving persistant et bonne tolérance",
+                  "en": "Step: {before} → {after} mg/day, if craving persists and tolerance is good"},
     "note_max": {"fr": "Dose maximale atteinte : ne pas augmenter", "en": "Maximum dose reached: do not increase"},
     "note_review": {"fr": "Réévaluation", "en": "Review"},
-    "severe_stop": {"fr": "Insuffisance rénale sévère : le baclofène est contre-indiqué. Aucun plan de titration.",
-                    "en": "Severe renal insufficiency: baclofen is contraindicated. No titration plan."},
-    "unknown_warning": {"fr": "Fonction rénale inconnue : la vérifier avant toute prescription "
-                              "(le plan suppose une fonction normale).",
-                        "en": "Renal function unknown: check it before any prescription "
-                              "(the plan assumes normal function)."},
+    "severe_stop": {"fr": "Insuffisance rénale sévère : le baclofène est contre-indiqué. Aucun plan de titration ; "
+                          "chez un patient déjà traité, réduire progressivement.",
+                    "en": "Severe renal insufficiency: baclofen is contraindicated. No titration plan; in a "
+                          "patient already treated, reduce progressively."},
+    "unknown_warning": {"fr": "Fonction rénale inconnue : la vérifier avant toute prescription ; "
+                              "aucune augmentation d'ici là.",
+                        "en": "Renal function unknown: check it before any prescription; "
+                              "no increase until then."},
     "over_max_warning": {"fr": "La dose de départ dépasse la dose maximale de {mg} mg/j.",
                          "en": "The starting dose exceeds the {mg} mg/day maximum."},
     "footer": {"fr": "Plan indicatif produit par baclofen-cds ({profile}). Adapter à la tolérance : en cas "

@@ -85,11 +85,11 @@ def test_updated_drafts_read_back_as_the_proposed_doses(profile: str) -> None:
                 assert shape(steps) in proposals, (name, codes, shape(steps), proposals)
                 assert all((s.intakes_per_day or 0) >= 3 for s in steps)
                 checked += 1
-    assert checked >= 8
+    assert checked >= 6
 
 
 def test_update_keeps_the_rest_of_the_draft() -> None:
-    result = CATALOGUES["rtu-2014"]["start"]
+    result = run([order_of(30)])  # a new patient with a normal eGFR: the 15 mg/day start is offered
     (card,) = [c for c in result.cards() if c["source"]["topic"]["code"] == "titration-start"]
     resource = card["suggestions"][0]["actions"][0]["resource"]
     draft = result.evaluations[0].assessment.order.raw

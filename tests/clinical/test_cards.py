@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from cds_service.clinical.cards import RULE_SYSTEM, SUMMARY_LIMIT, render
+from cds_service.clinical.cards import RULE_SYSTEM, SUMMARY_LIMIT, texts_of
 from cds_service.clinical.profile import GROUPS, LANGUAGES, PROFILE_NAMES, RULE_CODES, Language, load_profile
 from cds_service.protocol.models import Card
 from tests.builders import condition, other_order
@@ -37,8 +37,7 @@ def test_every_rule_text_renders_fully_and_briefly(profile: str, lang: Language)
     spec = load_profile(profile)
     for result in CATALOGUES[profile].values():
         for found in result.findings:
-            summary = render(spec.rules[found.code].summary[lang], found, spec, lang)
-            detail = render(spec.rules[found.code].detail[lang], found, spec, lang)
+            summary, detail = texts_of(found, spec, lang)
             assert 10 <= len(summary) <= SUMMARY_LIMIT, (found.code, summary)
             assert not PLACEHOLDER.search(summary), (found.code, summary)
             assert not PLACEHOLDER.search(detail), (found.code, detail)
@@ -48,8 +47,8 @@ def test_every_rule_text_renders_fully_and_briefly(profile: str, lang: Language)
 def test_french_and_english_texts_differ() -> None:
     found = CATALOGUES["rtu-2014"]["specialist"].get("dose-specialist")
     spec = load_profile("rtu-2014")
-    fr = render(spec.rules["dose-specialist"].summary["fr"], found, spec, "fr")
-    en = render(spec.rules["dose-specialist"].summary["en"], found, spec, "en")
+    fr = texts_of(found, spec, "fr")[0]
+    en = texts_of(found, spec, "en")[0]
     assert fr == "Baclofène 120 mg/j (≥ 120 mg/j) : avis d'un médecin expérimenté requis"
     assert en == "Baclofen 120 mg/day (≥ 120 mg/day): an experienced physician's opinion is required"
 
@@ -92,10 +91,9 @@ def test_one_card_per_critical_finding_then_one_per_group() -> None:
          "pr-withdrawal-seizures", "pr-urinary", "ix-diuretic", "ix-antihypertensive", "ix-tricyclic",
          "ix-cns-depressant", "ix-levodopa", "pr-hepatic"],
         ["data-unavailable"],
-        ["plan-next-dose"],
         ["rtu-register", "monitoring", "indication-missing"],
     ]
-    assert [card["indicator"] for card in cards] == ["critical"] * 5 + ["warning"] * 3 + ["info"] * 2
+    assert [card["indicator"] for card in cards] == ["critical"] * 5 + ["warning"] * 3 + ["info"] * 1
 
 
 def test_critical_cards_come_first_and_warnings_before_info() -> None:
@@ -173,26 +171,44 @@ def test_register_and_plan_links() -> None:
     assert plan["label"] == "Plan de titration" and plan["type"] == "absolute"
     url = urlparse(plan["url"])
     assert (url.scheme, url.netloc, url.path) == ("http", "testserver", "/plan")
-    assert parse_qs(url.query) == {"dose": ["40"], "since": ["2026-03-10"], "until": ["2026-03-17"], "age": ["66"],
+    # the link carries the very schedule of the suggestion: 40 mg/day, 50 after the weekly review
+    assert parse_qs(url.query) == {"steps": ["40@2026-03-10,50@2026-03-18"], "state": ["step"],
+                                   "since": ["2026-03-10"], "until": ["2026-03-17"], "age": ["66"],
                                    "renal": ["normal"], "profile": ["rtu-2014"], "lang": ["fr"]}
+
+
+def test_a_hold_plan_links_to_the_dose_kept_and_why() -> None:
+    result = run([order_of(40)], medications=[taking(30, days=5)], observations=[])
+    (card,) = [c for c in result.cards() if "plan-next-dose" in c["extension"]["baclofen-rtu-rules"]]
+    (plan,) = [link for link in card["links"] if "/plan?" in link["url"]]
+    query = parse_qs(urlparse(plan["url"]).query)
+    assert (query["state"], query["reason"], query["dose"]) == (["hold"], ["renal-unknown"], ["30"])
+
+
+def test_a_taper_links_to_the_reduction_plan() -> None:
+    result = run([order_of(90)], medications=[taking(90, days=30)], conditions=[condition("G40.9")])
+    (card,) = [c for c in result.cards() if c["source"]["topic"]["code"] == "ci-epilepsy"]
+    (plan,) = card["links"]
+    assert plan["label"] == "Plan de réduction progressive"
+    query = parse_qs(urlparse(plan["url"]).query)
+    assert query["state"] == ["taper"] and query["steps"] == ["60@2026-03-10,30@2026-03-13,0@2026-03-16"]
 
 
 def test_amm_indication_has_one_info_card_without_links() -> None:
     (card,) = CATALOGUES["rtu-2014"]["amm"].cards()
     assert card["extension"]["baclofen-rtu-rules"] == ["indication-amm"]
-    assert card["summary"] == ("Indication spasticité : posologie de l'AMM (30-75 mg/j), "
-                               "règles de la RTU non appliquées")
+    assert card["summary"] == "Indication spasticité : posologie de l'AMM (30-75 mg/j) ; cadre RTU non appliqué"
     assert "links" not in card
 
 
 def test_plan_summary_says_hold_and_max_plainly() -> None:
     hold = {c["source"]["topic"]["code"]: c for c in CATALOGUES["rtu-2014"]["hold"].cards("en")}
-    assert hold["plan-next-dose"]["summary"] == ("Keep 115 mg/day: the next step (125 mg/day) first needs a "
-                                                 "specialist's opinion")
+    assert hold["plan-next-dose"]["summary"] == ("Keep 115 mg/day: the next step (125 mg/day) first needs an "
+                                                 "experienced physician's opinion")
     assert "suggestions" not in hold["plan-next-dose"]
     top = run([order_of(300)], medications=[taking(300, days=10)]).cards("fr")
     (plan,) = [c for c in top if "plan-next-dose" in c["extension"]["baclofen-rtu-rules"]]
-    assert plan["summary"] == "Dose maximale de 300 mg/j atteinte : ne pas augmenter ; réévaluation le 2026-03-24"
+    assert plan["summary"] == "Dose maximale de 300 mg/j atteinte : ne pas augmenter ; réévaluation le 24/03/2026"
 
 
 def test_over_max_card_names_the_profile() -> None:
@@ -206,8 +222,10 @@ def test_over_max_card_names_the_profile() -> None:
 def test_data_unavailable_card_names_what_was_not_checked() -> None:
     (card,) = [c for c in CATALOGUES["rtu-2014"]["everything"].cards("en")
                if c["source"]["topic"]["code"] == "data-unavailable"]
-    assert card["summary"] == "Incomplete record (observations): some checks did not run"
-    assert "renal-unknown" in card["detail"]
+    assert card["summary"] == ("Part of the record could not be read (laboratory results): checks not run, "
+                               "no increase offered")
+    assert "renal function (eGFR, creatinine)" in card["detail"] and "renal-unknown" not in card["detail"]
+    assert card["extension"]["baclofen-rtu-unchecked"] == ["renal-unknown", "ci-pregnancy", "ci-breastfeeding"]
 
 
 def test_no_cards_outside_scope() -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from cds_service.clinical.context import Code, MedicationFact, PatientContext
 from cds_service.clinical.engine import evaluate, orders_in_scope
+from cds_service.clinical.findings import Labels
 from cds_service.clinical.profile import load_profile
 from tests.builders import ATC, SNOMED, UCUM, condition, other_order
 from tests.clinical.rtu_helpers import RXNORM, TODAY, draft, order_of, run, taking
@@ -103,7 +104,8 @@ def test_order_select_evaluates_the_selected_orders_only() -> None:
 def test_order_select_keeps_data_unavailable_and_severe_renal() -> None:
     result = run([order_of(15)], hook="order-select", selections=["MedicationRequest/draft-1"],
                  conditions=[condition("N18.5")], unavailable={"allergies"})
-    assert set(result.codes) == {"renal-severe", "plan-next-dose", "data-unavailable"}
+    # a contraindication: no plan card, whichever the hook
+    assert set(result.codes) == {"renal-severe", "data-unavailable"}
 
 
 # --- missing data -------------------------------------------------------------------------
@@ -112,8 +114,14 @@ def test_order_select_keeps_data_unavailable_and_severe_renal() -> None:
 def test_data_unavailable_names_the_keys_and_the_checks() -> None:
     found = run([order_of(15)], unavailable={"observations", "allergies"}).get("data-unavailable")
     assert found.indicator == "warning"
-    assert found.params["keys"] == "allergies, observations"
-    assert found.params["checks"] == "ci-hypersensitivity, renal-unknown, ci-pregnancy, ci-breastfeeding"
+    assert found.params["keys"] == Labels(("record_allergies", "record_observations"))
+    assert found.params["checks"] == Labels(("checks_allergies", "checks_observations"))
+    (card,) = [c for c in run([order_of(15)], unavailable={"observations", "allergies"}).cards("fr")
+               if "data-unavailable" in c["extension"]["baclofen-rtu-rules"]]
+    assert card["extension"]["baclofen-rtu-unchecked"] == [
+        "ci-hypersensitivity", "renal-unknown", "ci-pregnancy", "ci-breastfeeding"]
+    assert "renal-unknown" not in card["detail"] and "ci-" not in card["summary"]  # words, not codes
+    assert "n'ont pas pu être lus" in card["detail"].lower() or "N'ont pas pu être lus" in card["detail"]
 
 
 def test_no_data_unavailable_when_every_key_was_had() -> None:
@@ -156,11 +164,11 @@ def test_unavailable_medications_skip_interactions_and_start() -> None:
     result = run([order_of(40)], unavailable={"medications"})
     assert "titration-start" not in result.codes
     assert "ix-" not in " ".join(result.codes)
-    assert "titration-*" in str(result.get("data-unavailable").params["checks"])
+    assert result.get("data-unavailable").params["checks"] == Labels(("checks_medications",))
 
 
 def test_findings_are_in_catalogue_order() -> None:
     result = run([order_of(200)], conditions=[condition("G40.9"), condition("J44.9")],
                  observations=[], birth_date="1950-01-01")
-    assert result.codes == ["ci-epilepsy", "renal-unknown", "dose-collegial", "titration-start", "plan-next-dose",
+    assert result.codes == ["ci-epilepsy", "renal-unknown", "dose-collegial", "titration-start",
                             "pr-respiratory", "rtu-register", "monitoring"]

@@ -60,14 +60,20 @@ def test_condition_contraindications(resource: dict[str, Any], expected: str) ->
     assert set(result.codes) & CI == {expected}
     found = result.get(expected)
     assert found.indicator == "critical"
-    assert found.proposals == (CancelDraft(),)
+    assert found.proposals == (CancelDraft(),)  # a new patient: the draft is cancelled
     assert resource["code"]["coding"][0]["code"] in str(found.params["evidence"])
 
 
 @pytest.mark.parametrize("status", ["inactive", "resolved", "remission"])
 def test_inactive_conditions_are_silent(status: str) -> None:
-    conditions = [condition(code, status=status) for code in ("G40.9", "K90.0", "Z33", "Z39.1")]
+    conditions = [condition(code, status=status) for code in ("K90.0", "Z33", "Z39.1")]
     assert ci_codes(conditions=conditions) == set()
+
+
+@pytest.mark.parametrize("status", ["inactive", "resolved", "remission"])
+def test_epilepsy_is_a_history_rule(status: str) -> None:
+    """« Antécédent d'épilepsie »: a resolved or inactive epilepsy still contraindicates."""
+    assert ci_codes(conditions=[condition("G40.9", status=status)]) == {"ci-epilepsy"}
 
 
 def test_refuted_and_abated_conditions_are_silent() -> None:

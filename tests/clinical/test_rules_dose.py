@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cds_service.clinical.findings import Referral, UpdateDose
+from cds_service.clinical.findings import Label, Referral, UpdateDose
 from cds_service.clinical.profile import Language
 from tests.builders import dosage
 from tests.clinical.rtu_helpers import ago, born_aged, draft, in_days, order_of, run, step_lines, taking
@@ -72,11 +72,11 @@ def test_specialist_finding_is_a_warning_with_a_referral() -> None:
 def test_collegial_finding_names_its_reason() -> None:
     by_dose = run([order_of(190)], medications=[taking(180, days=10)]).get("dose-collegial")
     assert by_dose.indicator == "warning"
-    assert by_dose.params["reason"] == ("label", "collegial_reason_dose")
+    assert by_dose.params["reason"] == Label("collegial_reason_dose")
     assert by_dose.proposals == (Referral("collegial", 190.0, 180.0),)
     by_age = run([order_of(125)], medications=[taking(115, days=6)],
                  birth_date=born_aged(70)).get("dose-collegial")
-    assert by_age.params["reason"] == ("label", "collegial_reason_age")
+    assert by_age.params["reason"] == Label("collegial_reason_age")
     assert by_age.params["age"] == 70
     assert by_age.proposals == (Referral("collegial", 125.0, 120.0),)
 
@@ -102,8 +102,21 @@ def test_over_max_in_a_schedule_caps_only_the_steps_above_the_maximum() -> None:
     result = run([draft(dosages=schedule)], medications=[taking(285, days=20)])
     (proposal,) = result.get("dose-over-max").proposals
     assert isinstance(proposal, UpdateDose)
-    assert [(s.mg_per_day, s.start.isoformat() if s.start else None) for s in proposal.steps] == [
-        (285.0, ago(0)), (300.0, in_days(3))]
+    # 315 also needs a collegial decision not yet taken for it: no step above the current dose
+    assert [(s.mg_per_day, s.start.isoformat() if s.start else None) for s in proposal.steps] == [(285.0, ago(0))]
+
+
+def test_over_max_for_a_patient_already_above_it_is_a_taper_to_the_maximum() -> None:
+    result = run([order_of(150)], medications=[taking(150, days=40)], profile="rtu-2017")
+    (proposal,) = result.get("dose-over-max").proposals
+    assert isinstance(proposal, UpdateDose) and proposal.purpose == "taper"
+    assert [s.mg_per_day for s in proposal.steps] == [100.0, 80.0]
+    assert proposal.steps[-1].end is None  # the maximum is kept, not stopped
+
+
+def test_a_dose_refused_outright_is_not_referred() -> None:
+    result = run([order_of(310)], medications=[taking(300, days=12)])
+    assert result.get("dose-collegial").proposals == ()
 
 
 @pytest.mark.parametrize("profile", ["rtu-2017", "amm-2018"])

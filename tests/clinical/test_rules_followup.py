@@ -3,10 +3,12 @@ indication (RTU, missing, AMM)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
+from cds_service.clinical.findings import Labels
 from tests.builders import ICD10, SNOMED, condition, egfr
 from tests.clinical.rtu_helpers import TODAY, ago, born_aged, draft, order_of, run, taking
 
@@ -34,12 +36,14 @@ def test_register_with_a_missing_indication() -> None:
 def monitoring(**kwargs: Any) -> tuple[int, str, object]:
     found = run([order_of(40)], medications=[taking(30, days=5)], **kwargs).get("monitoring")
     assert found.indicator == "info"
-    return int(str(found.params["interval"])), str(found.params["review_date"]), found.params["fragile"]
+    fragile = found.params["fragile"]
+    assert isinstance(fragile, Labels) and (found.variant == "fragile") == bool(fragile.keys)
+    return int(str(found.params["interval"])), str(found.params["review_date"]), fragile.keys
 
 
 def test_monitoring_every_two_weeks() -> None:
     interval, review, fragile = monitoring()
-    assert (interval, review, fragile) == (14, "2026-03-24", "")
+    assert (interval, review, fragile) == (14, "2026-03-24", ())
 
 
 @pytest.mark.parametrize(("age", "interval"), [(64, 14), (65, 14), (66, 7), (80, 7)])
@@ -60,7 +64,7 @@ def test_monitoring_weekly_with_a_ckd_condition() -> None:
 def test_monitoring_weekly_with_a_precaution(code: str) -> None:
     interval, review, fragile = monitoring(conditions=[condition(code)])
     assert (interval, review) == (7, "2026-03-17")
-    assert fragile == ("labels", ("fragile_precaution",))
+    assert fragile == ("fragile_precaution",)
 
 
 def test_hepatic_caution_alone_keeps_the_two_week_review() -> None:
@@ -71,7 +75,7 @@ def test_hepatic_caution_alone_keeps_the_two_week_review() -> None:
 def test_every_fragility_is_named() -> None:
     _, _, fragile = monitoring(birth_date=born_aged(70), observations=[egfr(40, ago(5))],
                                conditions=[condition("F32.1")])
-    assert fragile == ("labels", ("fragile_age", "fragile_renal", "fragile_precaution"))
+    assert fragile == ("fragile_age", "fragile_renal", "fragile_precaution")
 
 
 def test_unknown_renal_function_is_not_a_fragility() -> None:
@@ -130,10 +134,11 @@ def test_no_indication_missing_when_the_problem_list_could_not_be_fetched() -> N
 @pytest.mark.parametrize(("code", "system"), [("G35", ICD10), ("24700007", SNOMED), ("G80.0", ICD10),
                                               ("221360009", SNOMED)])
 def test_spasticity_reason_applies_the_amm_only(code: str, system: str) -> None:
+    """The RTU cards are off; renal function (here unknown) is still checked."""
     order = order_of(60, reason=None)
     order["reasonCode"] = [{"coding": [{"system": system, "code": code}]}]
     result = run([order], medications=[taking(45, days=3)], observations=[])
-    assert result.codes == ["indication-amm"]
+    assert result.codes == ["renal-unknown", "indication-amm"]
     found = result.get("indication-amm")
     assert found.indicator == "info"
     assert (found.params["amm_min"], found.params["amm_max"]) == (30, 75)
@@ -164,5 +169,5 @@ def test_amm_order_keeps_data_unavailable() -> None:
 
 def test_draft_authored_on_sets_the_evaluation_date() -> None:
     found = run([draft(5, 3, authored="2026-01-02")]).get("monitoring")
-    assert found.params["review_date"] == "2026-01-16"
+    assert found.params["review_date"] == date(2026, 1, 16)
     assert TODAY.isoformat() == "2026-03-10"

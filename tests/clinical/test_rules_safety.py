@@ -46,9 +46,14 @@ def test_precautions(code: str, system: str, expected: str) -> None:
 
 @pytest.mark.parametrize("status", ["inactive", "resolved"])
 def test_inactive_precautions_are_silent(status: str) -> None:
-    conditions = [condition(code, status=status) for code in ("F20.0", "F05", "F32", "I63", "J44", "F10.31",
-                                                                "R33", "K70.3")]
+    conditions = [condition(code, status=status) for code in ("F20.0", "F05", "F32", "I63", "J44", "R33", "K70.3")]
     assert safety(conditions=conditions) == set()
+
+
+@pytest.mark.parametrize("status", ["inactive", "resolved"])
+def test_withdrawal_seizures_are_a_history_rule(status: str) -> None:
+    """« Patients ayant eu des crises convulsives »: a resolved episode still counts."""
+    assert safety(conditions=[condition("F10.31", status=status)]) == {"pr-withdrawal-seizures"}
 
 
 def test_unrelated_conditions_are_silent() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.clinical.findings import PlannedStep, UpdateDose
+from cds_service.clinical.findings import Label, PlannedStep, UpdateDose
 from tests.builders import condition, dosage, egfr
 from tests.clinical.rtu_helpers import (
     TODAY,
@@ -136,8 +136,9 @@ def test_below_30_the_step_is_capped_at_30() -> None:
 
 def test_the_step_fix_never_exceeds_the_maximum() -> None:
     result = run([order_of(320)], medications=[taking(295, days=5)])
-    assert {"dose-over-max", "titration-step"} <= set(result.codes)
-    assert [s.mg_per_day for s in result.update("titration-step").steps] == [300.0]
+    assert {"dose-over-max", "titration-step", "dose-collegial"} <= set(result.codes)
+    # the draft needs a collegial decision not yet taken: the fix keeps the current dose
+    assert [s.mg_per_day for s in result.update("titration-step").steps] == [295.0]
 
 
 def test_a_decrease_is_never_a_titration_violation() -> None:
@@ -171,11 +172,11 @@ def test_moderate_renal_interval_is_7_days(days: int, fires: bool) -> None:
 def test_interval_suggests_keeping_the_current_dose_until_the_allowed_day() -> None:
     result = run([order_of(40)], medications=[taking(30, days=2)])
     found = result.get("titration-interval")
-    allowed = (TODAY + timedelta(days=1)).isoformat()
+    allowed = TODAY + timedelta(days=1)
     assert found.params == {"current": "30", "dose": "40", "days": 2, "required": 3, "date": allowed}
     assert steps_of(result.update("titration-interval")) == [
-        (30.0, (10.0, 10.0, 10.0), TODAY.isoformat(), allowed),
-        (40.0, (10.0, 15.0, 15.0), allowed, None),
+        (30.0, (10.0, 10.0, 10.0), TODAY.isoformat(), allowed.isoformat()),
+        (40.0, (10.0, 15.0, 15.0), allowed.isoformat(), None),
     ]
 
 
@@ -285,86 +286,93 @@ def day(offset: int) -> date:
     return TODAY + timedelta(days=offset)
 
 
-def test_plan_after_the_15_mg_start_is_30_mg_two_days_later() -> None:
+REVIEW = 14  # a man of 45 with a normal eGFR: reviewed every 2 weeks; the next step comes after it
+
+
+def test_plan_after_the_15_mg_start_is_30_mg_after_the_review() -> None:
     params, steps = plan([draft(5, 3)])
-    assert (params["next"], params["split"], params["date"]) == ("30", "10-10-10", day(2).isoformat())
+    assert (params["next"], params["split"], params["date"]) == ("30", "10-10-10", day(REVIEW + 1))
     assert [(s.intake_mg, s.start, s.end) for s in steps] == [
-        ((5.0, 5.0, 5.0), TODAY, day(2)), ((10.0, 10.0, 10.0), day(2), None)]
+        ((5.0, 5.0, 5.0), TODAY, day(REVIEW + 1)), ((10.0, 10.0, 10.0), day(REVIEW + 1), None)]
 
 
-def test_plan_without_any_dose_proposes_the_15_mg_start() -> None:
-    line = {"text": "selon protocole"}
-    params, steps = plan([draft(dosages=[line])])
-    assert (params["next"], params["split"], params["date"]) == ("15", "5-5-5", TODAY.isoformat())
-    assert [(s.intake_mg, s.start) for s in steps] == [((5.0, 5.0, 5.0), TODAY)]
+def test_plan_without_a_computable_dose_holds() -> None:
+    found = run([draft(dosages=[{"text": "selon protocole"}])]).get("plan-next-dose")
+    assert found.variant == "hold-new" and found.proposals == ()
+    assert found.params["reason"] == Label("hold_reason_dose-unknown")
 
 
-def test_plan_from_30_is_40_after_3_days() -> None:
+def test_plan_from_30_is_40_after_the_review() -> None:
     params, steps = plan([draft(10, 3)], medications=[taking(15, days=3)])
-    assert (params["next"], params["split"], params["date"]) == ("40", "15-10-15", day(3).isoformat())
+    assert (params["next"], params["split"], params["date"]) == ("40", "15-10-15", day(REVIEW + 1))
     assert [s.mg_per_day for s in steps] == [30.0, 40.0]
 
 
-def test_plan_in_moderate_renal_insufficiency_is_5_mg_after_7_days() -> None:
+def test_plan_in_moderate_renal_insufficiency_is_5_mg_after_the_weekly_review() -> None:
     params, _ = plan([draft(15, 3)], medications=[taking(40, days=8)], observations=MODERATE)
-    assert (params["next"], params["date"]) == ("50", day(7).isoformat())
-    assert params["slow"] == ("label", "plan_slow")
+    assert (params["next"], params["date"]) == ("50", day(8))
+    assert params["pace"] == Label("plan_slow")
 
 
-def test_plan_of_a_renewal_counts_from_when_the_dose_began() -> None:
-    params, steps = plan([order_of(40)], medications=[taking(40, days=30)])
-    assert (params["next"], params["date"]) == ("50", TODAY.isoformat())
-    assert [(s.mg_per_day, s.start) for s in steps] == [(50.0, TODAY)]
+def test_a_stable_renewal_has_no_plan() -> None:
+    assert "plan-next-dose" not in run([order_of(40)], medications=[taking(40, days=30)]).codes
+
+
+def test_a_renewal_during_titration_plans_the_next_step_after_the_review() -> None:
+    params, steps = plan([order_of(40)], medications=[taking(40, days=4)])
+    assert (params["next"], params["date"]) == ("50", day(REVIEW + 1))
+    assert [(s.mg_per_day, s.start) for s in steps] == [(40.0, TODAY), (50.0, day(REVIEW + 1))]
 
 
 def test_plan_follows_the_corrected_draft() -> None:
-    """40 → 60 is cut to 50: the plan's next step is 60 three days after 50 begins."""
+    """40 → 60 is cut to 50: the plan's next step is 60 after the review."""
     params, steps = plan([draft(20, 3)], medications=[taking(40, days=4)])
-    assert (params["base"], params["next"], params["date"]) == ("50", "60", day(3).isoformat())
+    assert (params["base"], params["next"], params["date"]) == ("50", "60", day(REVIEW + 1))
     assert [s.mg_per_day for s in steps] == [50.0, 60.0]
 
 
 def test_plan_after_an_interval_hold() -> None:
     params, steps = plan([order_of(40)], medications=[taking(30, days=2)])
-    assert (params["base"], params["next"], params["date"]) == ("40", "50", day(4).isoformat())
-    assert [(s.mg_per_day, s.start) for s in steps] == [(30.0, TODAY), (40.0, day(1)), (50.0, day(4))]
+    assert (params["base"], params["next"], params["date"]) == ("40", "50", day(REVIEW + 1))
+    assert [(s.mg_per_day, s.start) for s in steps] == [(30.0, TODAY), (40.0, day(1)), (50.0, day(REVIEW + 1))]
 
 
-def test_plan_from_the_current_dose_when_the_draft_dose_is_unknown() -> None:
-    params, steps = plan([draft(dosages=[{"text": "à adapter"}])], medications=[taking(30, days=1)])
-    assert (params["base"], params["next"], params["date"]) == ("30", "40", day(2).isoformat())
-    assert [(s.mg_per_day, s.start) for s in steps] == [(30.0, TODAY), (40.0, day(2))]
+def test_plan_holds_when_the_draft_dose_is_unknown() -> None:
+    found = run([draft(dosages=[{"text": "à adapter"}])], medications=[taking(30, days=1)]).get("plan-next-dose")
+    assert (found.variant, found.params["base"], found.proposals) == ("hold", "30", ())
 
 
 def test_plan_is_capped_below_the_specialist_threshold_then_holds() -> None:
     params, steps = plan([order_of(110)], medications=[taking(100, days=5)])
     assert params["next"] == "115"
     assert [s.mg_per_day for s in steps] == [110.0, 115.0]
-    params, steps = plan([order_of(115)], medications=[taking(110, days=5)])
-    assert steps == []
-    assert params["headline"] == ("label", "plan_summary_hold")
-    assert params["review"] == ("label", "review_specialist")
+    found = run([order_of(115)], medications=[taking(110, days=5)]).get("plan-next-dose")
+    assert found.variant == "threshold" and found.proposals == ()
+    assert found.params["reason"] == Label("review_specialist")
 
 
-def test_plan_above_the_specialist_threshold_continues() -> None:
-    params, steps = plan([draft(40, 3)], medications=[taking(110, days=5)])
+def test_a_draft_past_an_unheld_review_holds_the_current_dose() -> None:
+    found = run([draft(40, 3)], medications=[taking(110, days=5)]).get("plan-next-dose")
+    assert (found.variant, found.params["base"], found.proposals) == ("hold", "110", ())
+
+
+def test_plan_above_the_specialist_threshold_continues_once_the_opinion_is_held() -> None:
+    params, steps = plan([order_of(120)], medications=[taking(120, days=5)])
     assert params["next"] == "130"
     assert steps[-1].mg_per_day == 130.0
 
 
 def test_plan_holds_at_the_collegial_threshold_after_65() -> None:
-    params, steps = plan([draft(40, 3)], medications=[taking(110, days=5)], birth_date=born_aged(70))
-    assert steps == []
-    assert params["review"] == ("label", "review_collegial")
-    params, steps = plan([draft(60, 3)], medications=[taking(170, days=5)])
-    assert steps == [] and params["review"] == ("label", "review_collegial")
+    found = run([order_of(120)], medications=[taking(120, days=5)], birth_date=born_aged(70)).get("plan-next-dose")
+    assert found.variant == "threshold" and found.params["reason"] == Label("review_collegial")
+    found = run([order_of(180)], medications=[taking(180, days=5)]).get("plan-next-dose")
+    assert found.variant == "threshold" and found.proposals == ()
 
 
 def test_plan_at_the_maximum_proposes_no_increase() -> None:
-    params, steps = plan([draft(100, 3)], medications=[taking(300, days=20)])
-    assert steps == []
-    assert params["headline"] == ("label", "plan_summary_max")
-    params, steps = plan([order_of(295)], medications=[taking(290, days=20)])
+    found = run([order_of(300)], medications=[taking(300, days=5)]).get("plan-next-dose")
+    assert found.variant == "max" and found.proposals == ()
+    params, steps = plan([order_of(295)], medications=[taking(295, days=5)])
     assert params["next"] == "300" and steps[-1].mg_per_day == 300.0
 
 
@@ -372,11 +380,11 @@ def test_plan_at_the_maximum_proposes_no_increase() -> None:
 def test_plan_is_capped_at_80_in_later_profiles(profile: str) -> None:
     params, steps = plan([draft(25, 3)], medications=[taking(70, days=5)], profile=profile)
     assert params["next"] == "80" and steps[-1].mg_per_day == 80.0
-    params, steps = plan([order_of(80)], medications=[taking(80, days=5)], profile=profile)
-    assert steps == [] and params["headline"] == ("label", "plan_summary_max")
+    found = run([order_of(80)], medications=[taking(80, days=5)], profile=profile).get("plan-next-dose")
+    assert found.variant == "max" and found.proposals == ()
 
 
-def test_plan_is_always_present_in_scope() -> None:
+def test_plan_is_present_while_titrating() -> None:
     for drafts, meds in (([draft(5, 3)], []), ([draft(20, 3)], [taking(30, days=1)]),
                          ([draft(dosages=[{"text": "?"}])], [])):
         assert run(drafts, medications=meds).codes.count("plan-next-dose") == 1

@@ -117,7 +117,7 @@ async def test_hook_with_failing_server(
     assert response.status_code == 200
     cards = response.json()["cards"]
     data = [c for c in cards if "data-unavailable" in c["extension"]["baclofen-rtu-rules"]]
-    assert data and "observations" in data[0]["summary"]
+    assert data and data[0]["extension"]["baclofen-rtu-unavailable"] == ["medications", "observations"]
     assert "renal-unknown" in rule_codes(response.json())
     assert TOKEN not in caplog.text
 

@@ -22,7 +22,8 @@ from cds_service.settings import Settings
 
 STATIC = Path(__file__).resolve().parents[2] / "cds_service" / "sandbox" / "static"
 FIXTURES = fixtures_dir()
-PLAN = "/plan?dose=50&since=2026-06-09&until=2026-06-23&age=45&renal=normal&profile=rtu-2014&lang=en"
+PLAN = ("/plan?steps=50@2026-06-09,60@2026-06-24&state=step&since=2026-06-09&until=2026-06-23&age=45"
+        "&renal=normal&profile=rtu-2014&lang=en")
 
 
 def assert_security_headers(response: httpx.Response) -> None:
@@ -160,6 +161,7 @@ def rows(html: str) -> list[str]:
 
 
 async def test_plan_normal_renal(client: httpx.AsyncClient) -> None:
+    """The card's schedule, day by day: 50 mg/day to the review, the next step the day after."""
     response = await client.get(PLAN)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
@@ -168,39 +170,45 @@ async def test_plan_normal_renal(client: httpx.AsyncClient) -> None:
     assert_no_inline_code(html)
     assert '<html lang="en">' in html and "<h1>Baclofen titration plan</h1>" in html
     table = rows(html)
-    assert len(table) == 15  # 2026-06-09 .. 2026-06-23
+    assert len(table) == 16  # 2026-06-09 .. 2026-06-24
     assert "2026-06-09" in table[0] and "15-15-20" in table[0] and "Current dose" in table[0]
-    assert 'class="row-step"' in table[3] and "Step: 50 → 60 mg/day" in table[3] and "20-20-20" in table[3]
-    assert "Review" in table[-1]
+    assert all(">50<" in row for row in table[:15])
+    assert "Review" in table[14] and "2026-06-23" in table[14]
+    assert 'class="row-step"' in table[15] and "Step: 50 → 60 mg/day, if craving persists" in table[15]
+    assert "Take the next step only if craving persists and tolerance is good" in html
     assert '<svg class="chart"' in html and 'class="chart-dose"' in html
-    assert "120 specialist" in html  # the threshold line close above the plan
     assert "≥ 120 mg/day" in html and "&gt; 180 mg/day" in html and "300 mg/day" in html
-    assert "on 2026-06-23 (every 14 days" in html
     assert 'hreflang="fr"' in html and "lang=fr" in html
 
 
 async def test_plan_moderate_renal_is_slow_and_weekly(client: httpx.AsyncClient) -> None:
-    response = await client.get("/plan?dose=45&since=2026-08-31&until=2026-09-30&age=59&renal=moderate"
-                                "&profile=rtu-2014&lang=fr")
+    response = await client.get("/plan?steps=45@2026-08-31,50@2026-09-08&state=step&since=2026-08-31"
+                                "&until=2026-09-07&age=59&renal=moderate&profile=rtu-2014&lang=fr")
     assert response.status_code == 200
     html = response.text
-    table = rows(html)
-    steps = [row for row in table if "row-step" in row]
+    steps = [row for row in rows(html) if "row-step" in row]
     assert [re.search(r"Palier : (\d+) → (\d+)", row).groups() for row in steps] == [  # type: ignore[union-attr]
-        ("45", "50"), ("50", "55"), ("55", "60"), ("60", "65")]
-    assert "2026-09-07" in steps[0]  # +5 mg/day, 7 days apart
+        ("45", "50")]
+    assert "2026-09-08" in steps[0]
     assert "insuffisance modérée" in html and "toutes les 7 jours" in html
     assert '<html lang="fr">' in html
 
 
 async def test_plan_holds_before_the_specialist_threshold(client: httpx.AsyncClient) -> None:
-    html = (await client.get("/plan?dose=100&since=2026-06-09&until=2026-07-09&age=40&renal=normal&lang=en")).text
+    html = (await client.get("/plan?dose=115&state=threshold&reason=review-specialist&since=2026-06-09"
+                             "&until=2026-06-23&age=40&renal=normal&lang=en")).text
     table = rows(html)
-    held = [row for row in table if "row-held" in row]
-    assert held and "specialist" in held[0]
-    assert all(">115<" in row for row in held)
-    assert sum("specialist&#x27;s opinion is needed" in row or "specialist's opinion is needed" in row
-               for row in table) == 1
+    assert all(">115<" in row for row in table) and not any("row-step" in row for row in table)
+    assert "Keep 115 mg/day: the next step first needs an experienced physician&#x27;s opinion." in html
+
+
+async def test_plan_taper_ends_with_the_stop(client: httpx.AsyncClient) -> None:
+    html = (await client.get("/plan?steps=60@2026-03-10,30@2026-03-13,0@2026-03-16&state=taper"
+                             "&since=2026-03-10&renal=severe&lang=fr")).text
+    table = rows(html)
+    assert len(table) == 7 and "Arrêt du baclofène" in table[-1] and ">0<" in table[-1]
+    assert "Réduction : 60 → 30 mg/j" in table[3]
+    assert "ne jamais arrêter le baclofène brutalement" in html
 
 
 async def test_plan_severe_renal_has_no_schedule(client: httpx.AsyncClient) -> None:
@@ -215,8 +223,8 @@ async def test_plan_unknown_renal_warns(client: httpx.AsyncClient) -> None:
 
 
 async def test_plan_other_profile(client: httpx.AsyncClient) -> None:
-    html = (await client.get("/plan?dose=60&since=2026-01-01&until=2026-01-20&renal=normal&profile=rtu-2017"
-                             "&lang=en")).text
+    html = (await client.get("/plan?dose=80&state=max&since=2026-01-01&until=2026-01-20&renal=normal"
+                             "&profile=rtu-2017&lang=en")).text
     assert "80 mg/day: maximum dose (above: outside the RTU, off-label)" in html
     assert "120 mg/day" not in html
     assert "Maximum dose reached" in html
@@ -232,7 +240,7 @@ async def test_plan_link_from_a_card_renders(client: httpx.AsyncClient) -> None:
     url = urlsplit(links[0])
     response = await client.get(f"{url.path}?{url.query}")
     assert response.status_code == 200
-    assert "row-step" in response.text
+    assert "row-review" in response.text
 
 
 @pytest.mark.parametrize(("query", "field"), [
@@ -256,6 +264,11 @@ async def test_plan_link_from_a_card_renders(client: httpx.AsyncClient) -> None:
     ("dose=30&lang=de", "lang"),
     ("dose=30&intakes=0", "intakes"),
     ("dose=30&intakes=3.5", "intakes"),
+    ("steps=30@2026-01-01,40@2025-12-01", "steps"),
+    ("steps=30", "steps"),
+    ("steps=" + ",".join(f"30@2026-01-{d:02d}" for d in range(1, 20)), "steps"),
+    ("dose=30&state=up", "state"),
+    ("dose=30&reason=because", "reason"),
 ])
 async def test_plan_rejects_bad_parameters(client: httpx.AsyncClient, query: str, field: str) -> None:
     response = await client.get(f"/plan?{query}")

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from cds_service.clinical.assessment import Assessment
 from cds_service.clinical.context import Code, ConditionFact
-from cds_service.clinical.findings import Finding, Proposal
+from cds_service.clinical.findings import Finding, Param, Proposal
+from cds_service.clinical.profile import Indicator
 
 
 def finding(a: Assessment, code: str, proposals: Iterable[Proposal] = (), *,
-            indicator: str | None = None, **params: object) -> Finding:
+            indicator: Indicator | None = None, variant: str | None = None,
+            params: Mapping[str, Param] | None = None, **more: Param) -> Finding:
     """A finding with the profile's indicator for `code` unless one is given."""
     spec = a.profile.rules[code]
-    chosen = indicator or spec.indicator
-    assert chosen in ("info", "warning", "critical")
-    return Finding(code=code, indicator=chosen, params=params, proposals=tuple(proposals))  # type: ignore[arg-type]
+    return Finding(code=code, indicator=indicator or spec.indicator, params={**(params or {}), **more},
+                   proposals=tuple(proposals), variant=variant)
 
 
 def describe(code: Code, text: str | None = None) -> str:
@@ -24,11 +25,14 @@ def describe(code: Code, text: str | None = None) -> str:
     return f"{code.code} — {label}" if label else code.code
 
 
-def matching_conditions(a: Assessment, value_set_name: str) -> list[tuple[ConditionFact, Code]]:
+def matching_conditions(a: Assessment, value_set_name: str, *, history: bool = False
+                        ) -> list[tuple[ConditionFact, Code]]:
+    """Conditions in the value set: active ones, or for a "history of" rule any that is not
+    refuted or entered in error (a resolved withdrawal seizure is an antécédent)."""
     value_set = a.profile.value_set(value_set_name)
     found = []
     for condition in a.context.conditions:
-        if not condition.active:
+        if condition.refuted or not (condition.active or history):
             continue
         code = value_set.first_match(condition.codes)
         if code is not None:
@@ -36,8 +40,8 @@ def matching_conditions(a: Assessment, value_set_name: str) -> list[tuple[Condit
     return found
 
 
-def condition_evidence(a: Assessment, value_set_name: str) -> str | None:
-    matches = matching_conditions(a, value_set_name)
+def condition_evidence(a: Assessment, value_set_name: str, *, history: bool = False) -> str | None:
+    matches = matching_conditions(a, value_set_name, history=history)
     if not matches:
         return None
     return "; ".join(describe(code, condition.text) for condition, code in matches[:3])

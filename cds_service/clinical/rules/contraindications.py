@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from cds_service.clinical.assessment import Assessment
 from cds_service.clinical.context import ObservationFact
-from cds_service.clinical.findings import CancelDraft, Finding
+from cds_service.clinical.findings import Finding
 from cds_service.clinical.rules.common import condition_evidence, describe, finding
 
 _ALLERGY_WORDS = ("allerg", "hypersensib", "hypersensitiv", "intoleran")
@@ -21,13 +21,20 @@ def _plain(text: str | None) -> str:
 
 
 def _contraindicated(a: Assessment, code: str, evidence: str | None) -> list[Finding]:
+    """The finding only: what to propose (a taper, or cancelling a new patient's draft) is the
+    suggestion policy's decision, made with every other finding in view."""
     if evidence is None:
         return []
-    return [finding(a, code, [CancelDraft()], evidence=evidence)]
+    return [finding(a, code, evidence=evidence)]
+
+
+def _conditions(a: Assessment, code: str) -> str | None:
+    spec = a.profile.rules[code]
+    return condition_evidence(a, spec.value_set or "", history=spec.history) if spec.value_set else None
 
 
 def epilepsy(a: Assessment) -> Sequence[Finding]:
-    return _contraindicated(a, "ci-epilepsy", condition_evidence(a, "epilepsy"))
+    return _contraindicated(a, "ci-epilepsy", _conditions(a, "ci-epilepsy"))
 
 
 def hypersensitivity(a: Assessment) -> Sequence[Finding]:
@@ -54,7 +61,7 @@ def _names_baclofen_allergy(text: str | None) -> bool:
 
 
 def gluten(a: Assessment) -> Sequence[Finding]:
-    evidence = condition_evidence(a, "gluten")
+    evidence = _conditions(a, "ci-gluten")
     if evidence is None:
         value_set = a.profile.value_set("gluten")
         for allergy in a.context.allergies:
@@ -98,12 +105,12 @@ def _observation_evidence(a: Assessment, kind: str, max_age_days: int | None = N
 
 def pregnancy(a: Assessment) -> Sequence[Finding]:
     max_age = a.profile.policy.pregnancy_observation_max_age_days
-    evidence = condition_evidence(a, "pregnancy") or _observation_evidence(a, "pregnancy", max_age)
+    evidence = _conditions(a, "ci-pregnancy") or _observation_evidence(a, "pregnancy", max_age)
     return _contraindicated(a, "ci-pregnancy", evidence)
 
 
 def breastfeeding(a: Assessment) -> Sequence[Finding]:
-    evidence = condition_evidence(a, "breastfeeding") or _observation_evidence(a, "breastfeeding")
+    evidence = _conditions(a, "ci-breastfeeding") or _observation_evidence(a, "breastfeeding")
     return _contraindicated(a, "ci-breastfeeding", evidence)
 
 

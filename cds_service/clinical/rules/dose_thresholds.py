@@ -7,42 +7,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cds_service.clinical.assessment import Assessment
-from cds_service.clinical.findings import Finding, PlannedStep, Referral, UpdateDose
+from cds_service.clinical.findings import Finding, Label, ProfileName, Referral
 from cds_service.clinical.rules.common import finding
-from cds_service.clinical.titration import fmt, split_intakes
+from cds_service.clinical.titration import fmt
 
 
-def _intakes(a: Assessment) -> int:
-    counts = [s.intakes_per_day for s in (a.regimen.steps if a.regimen else ()) if s.intakes_per_day]
-    return max([a.profile.titration.min_intakes, *counts])
-
-
-def _capped(a: Assessment) -> tuple[PlannedStep, ...]:
-    """The draft with every step above the maximum brought down to it (dates kept)."""
-    doses, titration = a.profile.doses, a.profile.titration
-    steps: list[PlannedStep] = []
-    for step in a.regimen.steps if a.regimen else ():
-        if step.mg_per_day > doses.max_mg_per_day or len(step.intake_mg) < titration.min_intakes:
-            mg = min(step.mg_per_day, doses.max_mg_per_day)
-            split = split_intakes(mg, _intakes(a), titration.unit_mg)
-        else:
-            split = step.intake_mg
-        if steps and steps[-1].intake_mg == split:
-            steps[-1] = PlannedStep(split, steps[-1].start, step.end)
-            continue
-        steps.append(PlannedStep(split, step.start or a.today, step.end))
-    return tuple(steps)
+def _over_max(a: Assessment, new: float | None) -> bool:
+    return new is not None and new > a.max_mg_per_day
 
 
 def dose_over_max(a: Assessment) -> Sequence[Finding]:
-    """Above the profile's maximum (300 mg/day; 80 in rtu-2017 and amm-2018): critical, and the
-    draft brought down to the maximum."""
-    new, doses = a.new_mg_per_day, a.profile.doses
-    if new is None or new <= doses.max_mg_per_day:
+    """Above the maximum (300 mg/day; 80 in rtu-2017 and amm-2018; the AMM's for a spasticity
+    order): critical. What to offer (the draft capped, or a taper for a patient already above
+    it) is the suggestion policy's."""
+    new = a.new_mg_per_day
+    if new is None or not _over_max(a, new):
         return []
-    proposal = UpdateDose(_capped(a))
-    return [finding(a, "dose-over-max", [proposal], dose=fmt(new), max=fmt(doses.max_mg_per_day),
-                    profile=("profile", "name"))]
+    return [finding(a, "dose-over-max", dose=fmt(new), max=fmt(a.max_mg_per_day),
+                    profile=ProfileName(), variant="amm" if a.indication == "amm" else None)]
 
 
 def collegial_reason(a: Assessment, new: float) -> tuple[str, float] | None:
@@ -63,10 +45,11 @@ def dose_collegial(a: Assessment) -> Sequence[Finding]:
         return []
     label, threshold = reason
     renewal = a.is_renewal
-    proposals = [] if renewal else [Referral("collegial", new, threshold)]
+    refer = not renewal and not _over_max(a, new)  # a dose refused outright is not referred
+    proposals = [Referral("collegial", new, threshold)] if refer else []
     return [finding(a, "dose-collegial", proposals, indicator="info" if renewal else None,
-                    dose=fmt(new), threshold=fmt(threshold), age=a.age or "?",
-                    reason=("label", label))]
+                    dose=fmt(new), threshold=fmt(threshold), age=a.age if a.age is not None else "?",
+                    reason=Label(label))]
 
 
 def dose_specialist(a: Assessment) -> Sequence[Finding]:
@@ -74,7 +57,8 @@ def dose_specialist(a: Assessment) -> Sequence[Finding]:
     if new is None or threshold is None or new < threshold or collegial_reason(a, new):
         return []
     renewal = a.is_renewal
-    proposals = [] if renewal else [Referral("specialist", new, threshold)]
+    refer = not renewal and not _over_max(a, new)
+    proposals = [Referral("specialist", new, threshold)] if refer else []
     return [finding(a, "dose-specialist", proposals, indicator="info" if renewal else None,
                     dose=fmt(new), threshold=fmt(threshold))]
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from cds_service.clinical.assessment import Assessment
-from cds_service.clinical.findings import Finding
+from cds_service.clinical.findings import Finding, Labels
 from cds_service.clinical.rules.common import finding
 from cds_service.clinical.rules.precautions import has_precaution
 
@@ -39,9 +39,8 @@ def rtu_register(a: Assessment) -> Sequence[Finding]:
 def monitoring(a: Assessment) -> Sequence[Finding]:
     interval = review_interval(a)
     reasons = fragile_reasons(a)
-    return [finding(a, "monitoring", interval=interval,
-                    review_date=(a.today + timedelta(days=interval)).isoformat(),
-                    fragile=("labels", tuple(reasons)) if reasons else "")]
+    return [finding(a, "monitoring", interval=interval, review_date=a.today + timedelta(days=interval),
+                    fragile=Labels(tuple(reasons)), variant="fragile" if reasons else None)]
 
 
 def indication_missing(a: Assessment) -> Sequence[Finding]:

@@ -16,13 +16,14 @@ PRECAUTION_CODES: tuple[str, ...] = (
 
 def _precaution(code: str) -> Callable[[Assessment], Sequence[Finding]]:
     def rule(a: Assessment) -> Sequence[Finding]:
-        value_set = a.profile.rules[code].value_set
-        assert value_set is not None, f"{code} needs a value set"
-        evidence = condition_evidence(a, value_set)
+        spec = a.profile.rules[code]
+        if spec.value_set is None:
+            return []
+        evidence = condition_evidence(a, spec.value_set, history=spec.history)
         return [finding(a, code, evidence=evidence)] if evidence else []
 
     rule.__name__ = code.replace("-", "_")
-    rule.__doc__ = f"Rule {code}: an active condition in the profile's value set."
+    rule.__doc__ = f"Rule {code}: a condition in the profile's value set (active, or any for a history rule)."
     return rule
 
 

@@ -1,6 +1,6 @@
 """Titration. Seed: « La dose initiale recommandée est de 15 mg/jour, répartie en trois prises
 pendant 2 ou 3 jours. L'augmentation des doses se fait par paliers… »; moderate renal
-insufficiency: « très lente ». One corrected regimen is proposed for the whole group.
+insufficiency: « très lente ». One corrected regimen is proposed for the whole group (by the suggestion policy).
 
 A draft that holds a schedule is checked step by step, each step against the one before it
 (the current regimen for the first step). A dose "began" when it last changed: a step that
@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from cds_service.clinical.assessment import Assessment
-from cds_service.clinical.findings import Finding, PlannedStep, UpdateDose
+from cds_service.clinical.findings import Finding, Label, Param, PlannedStep
 from cds_service.clinical.rules.common import finding
-from cds_service.clinical.rules.followup import review_interval
-from cds_service.clinical.titration import allowed_step, fmt, next_step, split_intakes
+from cds_service.clinical.titration import allowed_step, fmt, split_intakes
 
 _EPSILON = 1e-6
 
@@ -26,7 +24,7 @@ _EPSILON = 1e-6
 @dataclass(frozen=True)
 class Violation:
     code: str
-    params: dict[str, Any]
+    params: dict[str, Param]
 
 
 @dataclass(frozen=True)
@@ -87,11 +85,11 @@ def violations(a: Assessment) -> list[Violation]:
                 found.setdefault("titration-interval", Violation("titration-interval", {
                     "current": fmt(previous.mg), "dose": fmt(step.mg_per_day),
                     "days": (start - previous.began).days, "required": allowed.interval_days,
-                    "date": (previous.began + timedelta(days=allowed.interval_days)).isoformat()}))
+                    "date": previous.began + timedelta(days=allowed.interval_days)}))
             if step.mg_per_day > allowed.max_mg + _EPSILON:
                 found.setdefault("titration-step", Violation("titration-step", {
                     "current": fmt(previous.mg), "dose": fmt(step.mg_per_day),
-                    "allowed": fmt(allowed.max_mg), "rule": ("label", f"step_rule_{allowed.phase}"),
+                    "allowed": fmt(allowed.max_mg), "rule": Label(f"step_rule_{allowed.phase}"),
                     "step_mg": fmt(allowed.step_mg), "interval": allowed.interval_days,
                     "ceiling": fmt(policy.first_phase_ceiling_mg)}))
         previous = _advance(previous, step.mg_per_day, start, step.intakes_per_day)
@@ -118,7 +116,8 @@ def corrected_schedule(a: Assessment) -> Corrected | None:
     """The draft walked step by step and made protocol-compliant: a first dose above the start
     becomes the start, a step too large is cut to the allowed dose, a step too soon is moved to
     its earliest day (the previous dose held until then), no dose above the maximum, intakes at
-    least the minimum. Compliant steps are kept as written. None when the draft's dose is unknown."""
+    least the minimum. Compliant steps are kept as written. None when the draft's dose is unknown.
+    The review thresholds and blockers are applied after, by the suggestion policy."""
     if a.regimen is None or not a.regimen.steps:
         return None
     policy = a.profile.titration
@@ -141,8 +140,8 @@ def corrected_schedule(a: Assessment) -> Corrected | None:
                         held = _written_split(a, previous.intakes, previous.intake_mg)
                         planned.append((previous.mg, held or _split(a, previous.mg, previous.intakes), start))
                     start = earliest
-        if mg > a.profile.doses.max_mg_per_day + _EPSILON:
-            mg, split = a.profile.doses.max_mg_per_day, None
+        if mg > a.max_mg_per_day + _EPSILON:
+            mg, split = a.max_mg_per_day, None
         split = split or _split(a, mg, step.intakes_per_day)
         planned.append((mg, split, start))
         previous = _advance(previous, mg, start, len(split))
@@ -169,12 +168,6 @@ def _steps(planned: list[tuple[float, tuple[float, ...], date]], last_end: date 
     return tuple(result)
 
 
-def _feasible(a: Assessment, steps: Sequence[PlannedStep]) -> bool:
-    """Whether every step can be taken in the minimum number of half-tablet intakes (a daily dose
-    below 3 half tablets cannot: no one-click dosage is offered for it)."""
-    return all(len(step.intake_mg) >= a.profile.titration.min_intakes for step in steps)
-
-
 def _few_intakes(a: Assessment) -> int | None:
     if a.regimen is None:
         return None
@@ -184,81 +177,13 @@ def _few_intakes(a: Assessment) -> int | None:
 
 
 def titration_rules(a: Assessment) -> Sequence[Finding]:
-    """titration-start, -step, -interval and -intakes; the first finding carries the corrected
-    draft as its one suggestion."""
+    """titration-start, -step, -interval and -intakes. The corrected draft they share is
+    attached by the suggestion policy, capped by every other finding."""
     found = list(violations(a))
     few = _few_intakes(a)
     if few is not None:
         found.append(Violation("titration-intakes", {"intakes": few}))
-    if not found:
-        return []
-    corrected = corrected_schedule(a)
-    fix = [UpdateDose(corrected.steps)] if corrected is not None and _feasible(a, corrected.steps) else []
-    findings: list[Finding] = []
-    for index, violation in enumerate(found):
-        proposals = fix if index == 0 else []
-        findings.append(finding(a, violation.code, proposals, **violation.params))
-    return findings
+    return [finding(a, violation.code, params=violation.params) for violation in found]
 
 
-def _base(a: Assessment) -> tuple[tuple[PlannedStep, ...], _Dose] | None:
-    """The schedule the patient will follow once this order is signed (corrected if it must be)
-    and the dose it ends on; the current regimen when the draft's dose is unknown."""
-    corrected = corrected_schedule(a)
-    if corrected is not None:
-        last = corrected.steps[-1]
-        return corrected.steps, _Dose(last.mg_per_day, corrected.last_began, len(last.intake_mg))
-    current = _current_dose(a)
-    if current is not None:
-        began = current.began or a.today
-        split = _written_split(a, current.intakes, current.intake_mg) or _split(a, current.mg, current.intakes)
-        return (PlannedStep(split, a.today),), _Dose(current.mg, began, current.intakes)
-    return None
-
-
-def plan_next_dose(a: Assessment) -> Sequence[Finding]:
-    """The protocol's next step, capped by the thresholds, with a one-click schedule."""
-    policy = a.profile.titration
-    review = a.today + timedelta(days=review_interval(a))
-    base = _base(a)
-    if base is None:
-        split = split_intakes(policy.start_mg_per_day, policy.start_intakes, policy.unit_mg)
-        return [finding(a, "plan-next-dose", [UpdateDose((PlannedStep(split, a.today),))],
-                        headline=("label", "plan_summary_step"), plan=("label", "plan_detail_step"),
-                        next=fmt(policy.start_mg_per_day), base=fmt(policy.start_mg_per_day),
-                        split=_split_text(split), date=a.today.isoformat(), review_date=review.isoformat(),
-                        slow="",
-                        review=("label", "review_specialist"), max=fmt(a.profile.doses.max_mg_per_day),
-                        profile=("profile", "name"))]
-    schedule, dose = base
-    last = schedule[-1]
-    step = next_step(dose.mg, dose.began or a.today, age=a.age, profile=a.profile, renal_slow=a.renal_slow,
-                     intakes=_intakes(a, dose.intakes))
-    earliest = max(step.earliest, last.start or a.today, a.today)
-    state = "step"
-    proposals = []
-    if step.at_max and step.mg_per_day <= dose.mg + _EPSILON:
-        state = "max"
-    elif step.held_for is not None:
-        state = "hold"
-    else:
-        kept = schedule[:-1]
-        if last.start is None or last.start < earliest:
-            kept += (PlannedStep(last.intake_mg, last.start, earliest),)
-        planned = (*kept, PlannedStep(step.intake_mg, earliest))
-        proposals = [UpdateDose(planned)] if _feasible(a, planned) else []
-    slow = ("label", "plan_slow") if a.renal_slow else ""
-    return [finding(a, "plan-next-dose", proposals, headline=("label", f"plan_summary_{state}"),
-                    plan=("label", f"plan_detail_{state}"), next=fmt(step.mg_per_day),
-                    split=_split_text(step.intake_mg), date=earliest.isoformat(),
-                    review_date=review.isoformat(), slow=slow,
-                    review=("label", f"review_{step.held_for or 'specialist'}"),
-                    base=fmt(dose.mg), max=fmt(a.profile.doses.max_mg_per_day),
-                    profile=("profile", "name"))]
-
-
-def _split_text(split: tuple[float, ...]) -> str:
-    return "-".join(fmt(value) for value in split)
-
-
-RULES = (titration_rules, plan_next_dose)
+RULES = (titration_rules,)

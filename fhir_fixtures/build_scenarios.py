@@ -604,6 +604,10 @@ class Scn:
     patient_prefetch_failed: bool = False
     drafts: list[dict[str, Any]] = field(default_factory=list)
     selections: list[str] | None = None
+    # what the suggestions must respect (issue 11): max_mg (no suggested step above it), taper
+    # (a decreasing schedule is offered), delete (a delete action is / is not offered), dose
+    # (False: no dose suggestion at all)
+    suggest: dict[str, Any] | None = None
     _n: int = 0
 
     # -- identities ---------------------------------------------------------------------------
@@ -654,6 +658,7 @@ class Scn:
         status: str = "active",
         category: str = "problem-list-item",
         cid: str | None = None,
+        verification: str = "confirmed",
     ) -> str:
         icd, icd_disp, sct, sct_disp, text = COND[key]
         coding = []
@@ -666,7 +671,7 @@ class Scn:
             "resourceType": "Condition",
             "id": cid,
             "clinicalStatus": {"coding": [{"system": COND_CLINICAL, "code": status}]},
-            "verificationStatus": {"coding": [{"system": COND_VER, "code": "confirmed"}]},
+            "verificationStatus": {"coding": [{"system": COND_VER, "code": verification}]},
             "category": [{"coding": [{"system": COND_CAT, "code": category}]}],
             "code": {"coding": coding, "text": text},
             "subject": self.ref(),
@@ -1093,6 +1098,8 @@ class Scn:
             f"no_cards: {'true' if self.no_cards else 'false'}",
             f"critical: {'true' if self.critical else 'false'}",
         ]
+        if self.suggest is not None:
+            lines.append(f"suggest: {json.dumps(self.suggest, sort_keys=True)}")
         return "\n".join(lines) + "\n"
 
     def sanity(self) -> None:
@@ -2961,6 +2968,298 @@ expect(
         "ci-epilepsy",
     ],
 )
+
+
+# ============================================================================================
+# 12. Suggestion safety (spec "Suggestion safety", 2026-12; issue 11): fire / no-fire pairs.
+#     Besides the rule codes, `suggest` states what every one-click dose must respect.
+# ============================================================================================
+s = add(
+    Scn(
+        "safety-taper-renal-severe-on-90mg",
+        "Severe renal insufficiency on 90 mg/day: a progressive reduction, never a bare delete",
+        """Man aged 58 on 90 mg/day for 40 days whose eGFR fell to 25; the draft renews 90 mg/day.
+            renal-severe (critical). Stopping 90 mg/day at once risks a withdrawal syndrome: the
+            card offers a taper (60, 30 mg/day, then stop), no delete, no plan card.""",
+        "2026-10-05T09:30",
+        Patient("Girard", "Alain", "1968-02-14", "male", "Lyon"),
+    )
+)
+s.baseline(egfr=25, egfr_days=-4)
+s.current(tid(30), offset=-40)
+s.draft(tid(30))
+expect(s, ["renal-severe"], ["renal-moderate", "renal-unknown"])
+s.suggest = {"max_mg": 90, "taper": True, "delete": False}
+
+s = add(
+    Scn(
+        "safety-delete-renal-severe-on-30mg",
+        "Severe renal insufficiency on 30 mg/day: cancelling the draft is allowed",
+        """Pair of the taper scenario: the patient takes only 30 mg/day (the taper's floor), so
+            cancelling the draft is offered alone.""",
+        "2026-10-05T09:45",
+        Patient("Girard", "Paul", "1966-05-20", "male", "Lyon"),
+    )
+)
+s.baseline(egfr=26, egfr_days=-4)
+s.current(tid(10), offset=-40)
+s.draft(tid(10))
+expect(s, ["renal-severe"], ["renal-moderate", "renal-unknown"])
+s.suggest = {"max_mg": 30, "taper": False, "delete": True}
+
+s = add(
+    Scn(
+        "safety-epilepsy-resolved-history-on-60mg",
+        "A resolved epilepsy is an antécédent: contraindication, and a taper from 60 mg/day",
+        """Woman aged 44 on 60 mg/day for 3 weeks; her problem list holds epilepsy marked resolved
+            (an antécédent). ci-epilepsy fires (history counts) and the draft's increase to 70 mg/day
+            is not offered: a taper from 60 mg/day instead.""",
+        "2026-10-06T11:00",
+        Patient("Perrin", "Laure", "1982-03-11", "female", "Nantes"),
+    )
+)
+s.baseline(egfr=98)
+s.cond("epilepsy", onset=-3000, status="resolved")
+s.current(tid(20), offset=-21)
+s.draft(split3(20, 25, 25))
+expect(s, ["ci-epilepsy"], [])
+s.suggest = {"max_mg": 60, "taper": True, "delete": False}
+
+s = add(
+    Scn(
+        "safety-epilepsy-refuted-is-silent",
+        "An epilepsy diagnosis refuted by the neurologist never counts",
+        """Pair of the resolved-epilepsy scenario: the same record, but the condition's
+            verification status is refuted. No contraindication; the +10 mg/day step is fine.""",
+        "2026-10-06T11:15",
+        Patient("Perrin", "Anne", "1981-07-02", "female", "Nantes"),
+    )
+)
+s.baseline(egfr=98)
+s.cond("epilepsy", onset=-3000, status="resolved", verification="refuted")
+s.current(tid(20), offset=-21)
+s.draft(split3(20, 25, 25))
+expect(s, [], ["ci-epilepsy", "titration-step", "titration-interval"])
+
+s = add(
+    Scn(
+        "safety-withdrawal-seizures-resolved-history",
+        "Withdrawal seizures recorded as resolved still call for caution",
+        """Man aged 50 with a withdrawal seizure recorded as resolved two years ago (the usual way
+            to record an antécédent): pr-withdrawal-seizures fires.""",
+        "2026-10-07T10:00",
+        Patient("Lemoine", "Eric", "1976-01-09", "male", "Rennes"),
+    )
+)
+s.baseline(egfr=90)
+s.cond("withdrawal_seizures", onset=-730, status="resolved")
+s.current(tid(10), offset=-5)
+s.draft(tid(10))
+expect(s, ["pr-withdrawal-seizures"], [])
+
+s = add(
+    Scn(
+        "safety-withdrawal-seizures-entered-in-error-silent",
+        "A withdrawal seizure entered in error never counts",
+        """Pair of the previous scenario: the condition was entered in error.""",
+        "2026-10-07T10:15",
+        Patient("Lemoine", "Marc", "1975-11-30", "male", "Rennes"),
+    )
+)
+s.baseline(egfr=90)
+s.cond("withdrawal_seizures", onset=-730, status="resolved", verification="entered-in-error")
+s.current(tid(10), offset=-5)
+s.draft(tid(10))
+expect(s, [], ["pr-withdrawal-seizures"])
+
+s = add(
+    Scn(
+        "safety-renal-unknown-new-patient-no-dose",
+        "Renal function unknown, new patient: no dose at all, the creatinine order instead",
+        """Man aged 39, no baclofen yet, no creatinine or eGFR on file; the draft starts at 30 mg/day.
+            « Il faut impérativement vérifier la fonction rénale avant toute prescription »: no
+            starting dose is offered, only the creatinine order; the plan card says do not start.""",
+        "2026-10-08T15:00",
+        Patient("Robin", "Hugo", "1987-04-04", "male", "Lille"),
+    )
+)
+s.baseline(egfr=None)
+s.draft(tid(10))
+expect(s, ["renal-unknown", "titration-start"], [])
+s.suggest = {"dose": False, "delete": False}
+
+s = add(
+    Scn(
+        "safety-renal-known-new-patient-start-offered",
+        "Renal function known, new patient: the 15 mg/day start is offered",
+        """Pair of the previous scenario with an eGFR of 95 ten days ago: titration-start offers
+            15 mg/day (5-5-5), and the plan the next step after the review.""",
+        "2026-10-08T15:15",
+        Patient("Robin", "Théo", "1988-09-19", "male", "Lille"),
+    )
+)
+s.baseline(egfr=95, egfr_days=-10)
+s.draft(tid(10))
+expect(s, ["titration-start"], ["renal-unknown"])
+s.suggest = {"max_mg": 30, "delete": False}
+
+s = add(
+    Scn(
+        "safety-collegial-pending-age70-no-increase",
+        "Aged 70, 115 to 125 mg/day: no suggested step above 115 before the collegial decision",
+        """Man aged 70 on 115 mg/day for 6 days; the draft asks 125 mg/day, which needs a collegial
+            decision (over 65 and above 120 mg/day). The referral is offered; no suggested dose
+            exceeds 115 mg/day, and the plan card holds.""",
+        "2026-10-09T10:30",
+        Patient("Bertin", "Jacques", "1956-02-03", "male", "Dijon"),
+    )
+)
+s.baseline(egfr=75)
+s.current(split3(35, 40, 40), offset=-6)
+s.draft(split3(40, 40, 45))
+expect(s, ["dose-collegial"], ["dose-specialist", "titration-step", "titration-interval"])
+s.suggest = {"max_mg": 115}
+
+s = add(
+    Scn(
+        "safety-specialist-held-renewal-120-age70-capped",
+        "Aged 70, renewing 120 mg/day during titration: the next step stays at 120",
+        """Pair of the previous scenario: the patient already takes 120 mg/day (the specialist's
+            opinion is held: dose-specialist as info); the next step would need a collegial
+            decision, so the plan card keeps 120 mg/day and no suggestion goes above it.""",
+        "2026-10-09T10:45",
+        Patient("Bertin", "Louis", "1955-12-01", "male", "Dijon"),
+    )
+)
+s.baseline(egfr=75)
+s.current(tid(40), offset=-5)
+s.draft(tid(40))
+expect(s, ["dose-specialist"], ["dose-collegial", "titration-step", "titration-interval"])
+s.suggest = {"max_mg": 120}
+
+s = add(
+    Scn(
+        "safety-stable-renewal-no-next-dose",
+        "A stable renewal (60 mg/day for 30 days) gets no increase",
+        """Woman aged 52 stable on 60 mg/day for 30 days; the draft renews it. The aim is the minimal
+            effective dose: no plan card, no suggested increase.""",
+        "2026-10-12T09:00",
+        Patient("Moreau", "Claire", "1974-06-21", "female", "Bordeaux"),
+    )
+)
+s.baseline(egfr=88)
+s.current(tid(20), offset=-30)
+s.draft(tid(20))
+expect(s, [], RENEWAL_QUIET, plan=False)
+s.suggest = {"max_mg": 60}
+
+s = add(
+    Scn(
+        "safety-renewal-during-titration-next-dose",
+        "A renewal 4 days into 60 mg/day: the next step, conditional, after the review",
+        """Pair of the stable renewal: 60 mg/day began 4 days ago. The plan card offers 70 mg/day
+            after the review, if craving persists and tolerance is good.""",
+        "2026-10-12T09:15",
+        Patient("Moreau", "Julie", "1975-01-17", "female", "Bordeaux"),
+    )
+)
+s.baseline(egfr=88)
+s.current(tid(20), offset=-4)
+s.draft(tid(20))
+expect(s, [], RENEWAL_QUIET)
+s.suggest = {"max_mg": 70}
+
+s = add(
+    Scn(
+        "safety-reduction-60-to-50-holds",
+        "After a reduction for side effects (60 to 50 mg/day 3 days ago): keep 50, no step back to 60",
+        """Man aged 47: 60 mg/day caused drowsiness, the prescriber lowered it to 50 mg/day 3 days
+            ago and now renews 50. « Redescendre au palier inférieur … avant de reprendre plus
+            lentement »: the plan card keeps 50 mg/day; nothing above 50 is suggested.""",
+        "2026-10-13T16:00",
+        Patient("Henry", "Olivier", "1979-08-08", "male", "Toulouse"),
+    )
+)
+s.baseline(egfr=91)
+s.current(tid(20), offset=-20, start=-20, end=-3, status="stopped")
+s.current(split3(15, 15, 20), offset=-3)
+s.draft(split3(15, 15, 20))
+expect(s, [], RENEWAL_QUIET)
+s.suggest = {"max_mg": 50}
+
+s = add(
+    Scn(
+        "safety-reduction-then-slow-re-escalation",
+        "16 days after a reduction to 50, a step to 55: the next one is +5, not +10",
+        """Pair of the previous scenario: the reduction was 16 days ago (more than a review interval)
+            and the prescriber now goes to 55 mg/day. Re-escalation is allowed, more slowly: the
+            plan's next step is 60 mg/day (+5), never 65.""",
+        "2026-10-13T16:15",
+        Patient("Henry", "Luc", "1978-10-10", "male", "Toulouse"),
+    )
+)
+s.baseline(egfr=91)
+s.current(tid(20), offset=-40, start=-40, end=-16, status="stopped")
+s.current(split3(15, 15, 20), offset=-16)
+s.draft(split3(20, 15, 20))
+expect(s, [], ["titration-step", "titration-interval", "titration-start"])
+s.suggest = {"max_mg": 60}
+
+s = add(
+    Scn(
+        "safety-spasticity-egfr20-still-checked",
+        "Spasticity order with an eGFR of 20: renal contraindication still applies",
+        """Woman aged 61 with multiple sclerosis on 60 mg/day for 2 months (reason G35) whose eGFR is
+            now 20. The AMM applies, yet renal-severe still fires and a taper is offered; no RTU
+            card (register, thresholds, titration).""",
+        "2026-10-14T11:30",
+        Patient("Fabre", "Odile", "1965-04-12", "female", "Clermont-Ferrand"),
+        prescriber="neuro",
+    )
+)
+s.baseline(egfr=20, cond="ms", thiamine=False, weight=61)
+s.current(tid(20), offset=-60, reason="ms", prescriber="neuro")
+s.draft(tid(20), reason="ms")
+expect(s, ["indication-amm", "renal-severe"],
+       ["rtu-register", "monitoring", "plan-next-dose", "dose-specialist", "titration-step"], frame=False,
+       indication=False)
+s.must_not = [c for c in s.must_not if c != "indication-amm"]
+s.suggest = {"max_mg": 60, "taper": True, "delete": False}
+
+s = add(
+    Scn(
+        "safety-over-max-renewal-320-to-300",
+        "Renewing 320 mg/day (above the maximum): brought to 300, progressively",
+        """Man aged 45 on 320 mg/day for a month (collegial decision taken), renewed as is. Above the
+            300 mg/day maximum: dose-over-max, and the suggestion brings the dose to 300 mg/day
+            (a reduction of less than a third: one step).""",
+        "2026-10-15T10:00",
+        Patient("Lambert", "Yves", "1981-05-05", "male", "Marseille"),
+    )
+)
+s.baseline(egfr=99)
+s.current(split3(105, 105, 110), offset=-30)
+s.draft(split3(105, 105, 110))
+expect(s, ["dose-over-max", "dose-collegial"], ["titration-step"], plan=False)
+s.suggest = {"max_mg": 300, "delete": False}
+
+s = add(
+    Scn(
+        "safety-history-unreadable-epilepsy-no-delete",
+        "Epilepsy, medication history unreadable: neither a dose nor a delete",
+        """Woman aged 36 with epilepsy; the medications prefetch failed, so whether she already takes
+            baclofen is unknown. Cancelling the draft could stop an ongoing treatment abruptly:
+            no delete and no dose are offered; the card says to stop progressively if treated.""",
+        "2026-10-16T14:00",
+        Patient("Colin", "Sarah", "1990-02-28", "female", "Grenoble"),
+    )
+)
+s.baseline(egfr=105)
+s.cond("epilepsy", onset=-4000)
+s.meds = "OO"
+s.draft(tid(10))
+expect(s, ["ci-epilepsy", "data-unavailable"], [], full_prefetch=False)
+s.suggest = {"dose": False, "delete": False}
 
 
 # ============================================================================================

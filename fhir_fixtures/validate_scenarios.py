@@ -273,8 +273,10 @@ def check_scenario(d: Path, seen_hooks: set[str]) -> list[str]:
 
     # --- expected.yaml ----------------------------------------------------------------------
     keys = {"title", "description", "service", "status", "must", "must_not", "no_cards", "critical"}
-    if set(exp) != keys:
+    if set(exp) - {"suggest"} != keys:
         c.err(f"expected.yaml keys {sorted(exp)}")
+    if set(exp.get("suggest") or {}) - {"max_mg", "taper", "delete", "dose"}:
+        c.err(f"suggest: unknown keys {sorted(exp['suggest'])}")
     want_service = "baclofen-rtu-select" if hook == "order-select" else "baclofen-rtu"
     if exp.get("service") != want_service:
         c.err(f"service {exp.get('service')!r} does not match hook {hook}")

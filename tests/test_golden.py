@@ -14,6 +14,7 @@ import pytest
 
 from cds_service.fixtures import Scenario, fixtures_dir, list_scenarios
 from tests.builders import rule_codes
+from tests.clinical.safety_properties import steps_of
 
 DIRECTORY = fixtures_dir()
 SCENARIOS = list_scenarios(DIRECTORY) if DIRECTORY else []
@@ -53,3 +54,28 @@ async def test_scenario(client: httpx.AsyncClient, scenario: Scenario, lang: str
     for card in body["cards"]:
         assert len(card["summary"]) <= 140
         assert "{" not in card["summary"] and "{" not in card["detail"], card["summary"]
+    check_suggestions(body["cards"], expected.get("suggest"))
+
+
+def _updates(cards: list[dict[str, Any]]) -> list[list[float]]:
+    return [[step.mg_per_day for step in steps_of(action["resource"])]
+            for card in cards for suggestion in card.get("suggestions", []) for action in suggestion["actions"]
+            if action["type"] == "update"]
+
+
+def check_suggestions(cards: list[dict[str, Any]], expected: dict[str, Any] | None) -> None:
+    """The scenario's `suggest` expectations (issue 11): what every one-click dose respects."""
+    if not expected:
+        return
+    updates = _updates(cards)
+    deletes = [action for card in cards for suggestion in card.get("suggestions", [])
+               for action in suggestion["actions"] if action["type"] == "delete"]
+    if "max_mg" in expected:
+        assert all(dose <= expected["max_mg"] for doses in updates for dose in doses), updates
+    if "dose" in expected:
+        assert bool(updates) == expected["dose"], updates
+    if "delete" in expected:
+        assert bool(deletes) == expected["delete"], deletes
+    if "taper" in expected:
+        tapers = [doses for doses in updates if len(doses) > 1 and doses == sorted(doses, reverse=True)]
+        assert bool(tapers) == expected["taper"], updates

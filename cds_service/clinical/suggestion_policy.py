@@ -235,6 +235,16 @@ class NextDose:
     schedule: tuple[PlannedStep, ...] = ()
 
 
+def _hard_reason(limits: Limits) -> str:
+    """Why nothing may be started: a contraindication first, then a check to make, then a review."""
+    if limits.contraindications:
+        return "contraindicated"
+    hard = [code for code in limits.blockers if code not in REVIEW_CODES]
+    if hard:
+        return hard[0]
+    return "review-collegial" if "dose-collegial" in limits.blockers else "review-specialist"
+
+
 def is_stable_renewal(a: Assessment) -> bool:
     """Same single dose as the current regimen, held for at least a review interval."""
     current = a.current
@@ -265,8 +275,10 @@ def _reescalating(a: Assessment, base: float) -> bool:
 def next_dose(a: Assessment, limits: Limits, corrected: tuple[PlannedStep, ...] | None,
               last_began: date | None) -> NextDose | None:
     """The plan card's content; None when no plan card is due (a contraindication, a spasticity
-    order, a stable renewal)."""
-    if limits.contraindications or a.indication == "amm":
+    order, a patient above the maximum whose critical card carries the reduction, a stable
+    renewal)."""
+    above_max = limits.current_mg is not None and limits.current_mg > a.max_mg_per_day + _EPSILON
+    if limits.contraindications or a.indication == "amm" or above_max:
         return None
     base_steps = corrected or _draft_steps(a)
     base = base_steps[-1].mg_per_day if base_steps else limits.current_mg
@@ -363,6 +375,10 @@ def apply_policy(a: Assessment, findings: Sequence[Finding]) -> list[Finding]:
             proposals = [*stop_proposals(a, limits), *proposals]
         elif item.code == "dose-over-max" and not limits.contraindications:
             proposals = [*over_max_proposals(a, limits), *proposals]
+        elif item.code == "titration-start" and limits.ceiling_mg is None and limits.blockers:
+            titration_fixed = True
+            item = replace(item, variant="blocked",
+                           params={**item.params, "reason": Label(f"hold_reason_{_hard_reason(limits)}")})
         elif item.code in TITRATION_CODES and not titration_fixed:
             titration_fixed = True
             if fixed and not limits.contraindications and not above_max:

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from cds_service.clinical.cards import format_date
 from cds_service.clinical.profile import LANGUAGES, Language
 from cds_service.clinical.titration import PlanDay, fmt, split_intakes
 from cds_service.protocol.language import negotiate
@@ -110,7 +111,7 @@ def _notes(days: list[PlanDay], q: PlanQuery, review: date) -> list[tuple[str, l
         notes: list[str] = []
         css = ""
         if index == 0:
-            notes.append(text("note_start", lang))
+            notes.append(text("note_first_step" if q.state == "taper" else "note_start", lang))
         if day.note == "step":
             notes.append(text("note_step", lang, before=fmt(previous), after=fmt(day.mg_per_day)))
             css = "row-step"
@@ -137,14 +138,17 @@ def _summary(q: PlanQuery, review: date, interval: int) -> str:
     items = [
         ("start_dose", f"{fmt(q.dose)} {q.profile.label('mg_per_day', lang)}"),
         ("plan_state", text(f"state_name_{q.state}", lang)),
-        ("since", q.since.isoformat()),
-        ("until", q.until.isoformat()),
+        ("since", format_date(q.since, lang)),
+        ("until", format_date(q.until, lang)),
         ("age", age),
         ("renal", text(f"renal_{q.renal}", lang)),
         ("intakes", str(max(q.intakes, q.profile.titration.min_intakes))),
         ("profile", q.profile.name[lang]),
-        ("review", text("review_every", lang, date=review.isoformat(), days=interval)),
+        ("review", text("review_every", lang, date=format_date(review, lang), days=interval)),
     ]
+    if q.state == "taper":  # a reduction to a stop: no titration, no review rhythm to show
+        items = [(key, value) for key, value in items if key != "review"]
+        items[0] = ("first_step", items[0][1])
     body = "".join(f"<dt>{escape(text(key, lang))}</dt><dd>{escape(value)}</dd>" for key, value in items)
     return f'<section aria-labelledby="h-summary"><h2 id="h-summary">{escape(text("summary", lang))}</h2>' \
            f'<dl class="summary">{body}</dl></section>'
@@ -169,7 +173,7 @@ def _chart(q: PlanQuery, days: list[PlanDay], found: list[Threshold], review: da
     lang = q.lang
     names = {"line-specialist": "line_specialist", "line-collegial": "line_collegial", "line-max": "line_max"}
     lines = [Line(t.mg, f"{fmt(t.mg)} {text(names[t.line], lang)}", t.line) for t in found]
-    label = text("chart_label", lang, start=days[0].day.isoformat(), end=days[-1].day.isoformat(),
+    label = text("chart_label", lang, start=format_date(days[0].day, lang), end=format_date(days[-1].day, lang),
                  first=fmt(days[0].mg_per_day), last=fmt(days[-1].mg_per_day))
     svg = render_chart(days, lines, review, title=text("chart", lang), label=label, lang=lang)
     return f'<section aria-labelledby="h-chart"><h2 id="h-chart">{escape(text("chart", lang))}</h2>' \
@@ -186,7 +190,8 @@ def _table(q: PlanQuery, days: list[PlanDay], review: date) -> str:
         split = "-".join(fmt(v) for v in day.intake_mg)
         note = escape(" · ".join(notes))
         cls = f' class="{css}"' if css else ""
-        rows.append(f"<tr{cls}><td>{index}</td><th scope=\"row\">{weekday} {day.day.isoformat()}</th>"
+        when = f'<time datetime="{day.day.isoformat()}">{format_date(day.day, lang)}</time>'
+        rows.append(f"<tr{cls}><td>{index}</td><th scope=\"row\">{weekday} {when}</th>"
                     f"<td class=\"num\">{fmt(day.mg_per_day)}</td><td class=\"num\">{split}</td>"
                     f"<td>{note}</td></tr>")
     return f'<section aria-labelledby="h-table"><h2 id="h-table">{escape(text("table", lang))}</h2>' \
@@ -236,17 +241,18 @@ def render_plan(q: PlanQuery, *, sandbox_link: bool) -> str:
            f' <span class="hint">{escape(text("print_hint", lang))}</span></nav>')
     review, interval = review_date(q)
     days = plan_days(q)
-    found = thresholds(q)
+    taper = q.state == "taper"
+    found = [] if taper else thresholds(q)
     body = (
         f'<p class="subtitle">{escape(text("subtitle", lang))}</p>'
         + _warnings(q)
         + _summary(q, review, interval)
-        + _thresholds(q, found)
+        + ("" if taper else _thresholds(q, found))
         + _chart(q, days, found, review)
         + (_table(q, days, review) if days else "")
         + f'<footer><p>{escape(text("footer", lang, profile=q.profile.name[lang]))}</p></footer>'
     )
-    return _page(lang, text("title", lang), body, nav)
+    return _page(lang, text("title_taper" if taper else "title", lang), body, nav)
 
 
 def _error(request: Request, error: BadParameter, lang: Language) -> Response:

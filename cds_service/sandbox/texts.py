@@ -12,6 +12,9 @@ from cds_service.clinical.profile import Language
 
 TEXTS: Mapping[str, Mapping[Language, str]] = {
     "title": {"fr": "Plan de titration du baclofène", "en": "Baclofen titration plan"},
+    "title_taper": {"fr": "Plan de réduction progressive du baclofène", "en": "Baclofen progressive reduction plan"},
+    "first_step": {"fr": "Premier palier", "en": "First step"},
+    "note_first_step": {"fr": "Premier palier de la réduction", "en": "First step of the reduction"},
     "subtitle": {
         "fr": "Le plan de la carte, jour par jour : les doses que la suggestion prescrit, rien de plus. "
               "Viser la dose minimale efficace.",

@@ -251,3 +251,36 @@ def test_every_form_option_is_valid_fhir(page: Page, service: Service) -> None:
         "ix-tricyclic", "ix-cns-depressant", "ix-levodopa",
     }
     assert expected <= rules, expected - rules
+
+
+def test_taper_suggestion_applies_a_decreasing_schedule_and_its_plan_agrees(
+    page: Page, service: Service, artifacts: Path,
+) -> None:
+    """Issue 11: a patient on 90 mg/day with severe renal insufficiency is offered a progressive
+    reduction; accepting it writes the schedule into the draft, and the plan prints that schedule."""
+    open_sandbox(page, service)
+    pick(page, "safety-taper-renal-severe-on-90mg")
+    card = page.locator(".card[data-indicator='critical']")
+    expect(card.locator("button.suggestion[data-action-types='delete']")).to_have_count(0)
+    taper = card.locator("button.suggestion[data-action-types='update']")
+    expect(taper).to_contain_text("Réduire progressivement")
+    taper.click()
+    draft = json.loads(page.locator("#draft-json").inner_text())
+    by_sequence: dict[int, float] = {}
+    for line in draft["dosageInstruction"]:
+        repeat = line["timing"]["repeat"]
+        per_day = repeat.get("frequency", len(repeat.get("when", [])) or 1)
+        by_sequence[line["sequence"]] = by_sequence.get(line["sequence"], 0) + line["doseAndRate"][0][
+            "doseQuantity"]["value"] * per_day
+    assert list(by_sequence.values()) == [60, 30]
+    last = draft["dosageInstruction"][-1]["timing"]["repeat"]["boundsPeriod"]
+    assert "end" in last  # the stop is dated
+    with page.expect_popup() as popup_info:
+        card.locator(".card-links a", has_text="Plan de réduction progressive").click()
+    plan = popup_info.value
+    plan.wait_for_load_state()
+    doses = plan.locator("table.plan tbody tr td.num:nth-of-type(2)").all_inner_texts()
+    assert doses[0] == "60" and doses[-1] == "0" and "30" in doses
+    expect(plan.locator("p.alert.critical").first).to_contain_text("jamais arrêter le baclofène brutalement")
+    plan.emulate_media(media="print")
+    plan.screenshot(path=str(artifacts / "plan-taper-print.png"), full_page=True)

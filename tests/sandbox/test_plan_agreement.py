@@ -21,7 +21,9 @@ from tests.clinical.safety_properties import steps_of
 
 DIRECTORY = fixtures_dir()
 SCENARIOS = [s for s in (list_scenarios(DIRECTORY) if DIRECTORY else []) if s.expected.get("status", 200) == 200]
-ROW = re.compile(r'<th scope="row">\S+ (\d{4}-\d{2}-\d{2})</th><td class="num">([\d.]+)</td>')
+ROW = re.compile(
+    r'<th scope="row">\S+ <time datetime="(\d{4}-\d{2}-\d{2})">[^<]*</time></th><td class="num">([\d.]+)</td>'
+)
 
 
 def _page_doses(html: str) -> list[tuple[date, float]]:

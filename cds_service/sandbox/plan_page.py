@@ -4,7 +4,8 @@ Server-rendered HTML with no script (the card link opens it in any EHR browser, 
 CSP): a summary, what the card decided and why, the thresholds, the next review, an SVG chart and
 a day-by-day table. The schedule is the card's own (its `steps`, the very doses the suggestion
 button prescribes), never a projection of its own: the page and the card cannot disagree. It is
-not part of the sandbox switch: production cards link to it.
+not part of the sandbox switch: production cards link to it. `view=patient` prints the same days
+as a handout for the patient (`patient_view`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from cds_service.clinical.cards import format_date
 from cds_service.clinical.profile import LANGUAGES, Language
 from cds_service.clinical.titration import PlanDay, fmt, split_intakes
 from cds_service.protocol.language import negotiate
+from cds_service.sandbox.patient_view import render_patient
 from cds_service.sandbox.plan_chart import Line, render_chart
-from cds_service.sandbox.plan_params import BadParameter, PlanQuery, parse_query
+from cds_service.sandbox.plan_params import BadParameter, Handout, PlanQuery, parse_handout, parse_query, parse_view
 from cds_service.sandbox.texts import WEEKDAYS, text
 
 STYLESHEET = "/sandbox/static/plan.css"
@@ -234,7 +236,9 @@ def render_plan(q: PlanQuery, *, sandbox_link: bool) -> str:
     lang = q.lang
     other: Language = "en" if lang == "fr" else "fr"
     switch = "/plan?" + urlencode(q.query_string(lang=other))
-    links = [f'<a href="{escape(switch)}" hreflang="{other}" lang="{other}">{escape(text("nav_switch", lang))}</a>']
+    patient = "/plan?" + urlencode({**q.query_string(), **Handout().query_string()})
+    links = [f'<a href="{escape(switch)}" hreflang="{other}" lang="{other}">{escape(text("nav_switch", lang))}</a>',
+             f'<a href="{escape(patient)}" class="patient-view">{escape(text("nav_patient", lang))}</a>']
     if sandbox_link:
         links.append(f'<a href="/sandbox">{escape(text("nav_sandbox", lang))}</a>')
     nav = (f'<nav class="no-print" aria-label="{escape(text("nav_label", lang))}">{" · ".join(links)}'
@@ -273,6 +277,9 @@ async def plan_page(request: Request) -> Response:
     try:
         query = parse_query(request.query_params, default_profile=state.profile.id, default_lang=lang,
                             today=date.today())
+        handout = parse_handout(request.query_params) if parse_view(request.query_params) == "patient" else None
     except BadParameter as error:
         return _error(request, error, lang)
+    if handout is not None:
+        return HTMLResponse(render_patient(query, handout, plan_days(query), review_date(query)[0]))
     return HTMLResponse(render_plan(query, sandbox_link=state.settings.sandbox))

@@ -27,6 +27,10 @@ DEFAULT_DAYS = 28
 MAX_DOSE_MG = 1000.0
 MAX_INTAKES = 8
 MIN_YEAR, MAX_YEAR = 1900, 2200
+VIEWS = ("prescriber", "patient")
+FORMS = ("scored", "unscored")
+MAX_STRENGTH_MG = 100.0
+MAX_FIELD_CHARS = 160
 
 
 class BadParameter(ValueError):
@@ -67,6 +71,26 @@ class PlanQuery:
         if self.reason:
             values["reason"] = self.reason
         values.update(changes)
+        return values
+
+
+@dataclass(frozen=True)
+class Handout:
+    """What the patient view adds to a plan: the product the patient holds (`strength_mg` a
+    tablet, `scored`: halves allowed) and who to call; empty fields print as blank lines."""
+
+    strength_mg: float = 10.0
+    scored: bool = True
+    prescriber: str = ""
+    contact: str = ""
+
+    def query_string(self) -> dict[str, str]:
+        values = {"view": "patient", "strength": f"{self.strength_mg:g}",
+                  "form": "scored" if self.scored else "unscored"}
+        if self.prescriber:
+            values["prescriber"] = self.prescriber
+        if self.contact:
+            values["contact"] = self.contact
         return values
 
 
@@ -182,3 +206,30 @@ def parse_query(params: Mapping[str, str], *, default_profile: str, default_lang
         raise BadParameter("steps", f"the plan covers at most {MAX_DAYS} days")
     return PlanQuery(dose=dose, since=since, until=until, age=age, renal=renal, profile=profile,
                      lang=lang, intakes=intakes, steps=steps, state=state, reason=reason)
+
+
+def parse_view(params: Mapping[str, str]) -> str:
+    """`view`: `prescriber` (default) or `patient` (the handout)."""
+    return _choice(params, "view", VIEWS, "prescriber")
+
+
+def _field(params: Mapping[str, str], name: str) -> str:
+    raw = _get(params, name) or ""
+    if len(raw) > MAX_FIELD_CHARS:
+        raise BadParameter(name, f"at most {MAX_FIELD_CHARS} characters")
+    if any(ord(char) < 32 or ord(char) == 127 for char in raw):
+        raise BadParameter(name, "control characters are not allowed")
+    return raw
+
+
+def parse_handout(params: Mapping[str, str]) -> Handout:
+    """The patient view's own parameters: `strength` (mg a tablet, default 10), `form`
+    (`scored`, the default, or `unscored`), `prescriber`, `contact` (free text, escaped on output)."""
+    strength = _number(params, "strength")
+    if strength is None:
+        strength = Handout.strength_mg
+    if not 0 < strength <= MAX_STRENGTH_MG:
+        raise BadParameter("strength", f"must be above 0 and at most {MAX_STRENGTH_MG:g} mg")
+    form = _choice(params, "form", FORMS, "scored")
+    return Handout(strength_mg=strength, scored=form == "scored", prescriber=_field(params, "prescriber"),
+                   contact=_field(params, "contact"))

@@ -58,6 +58,7 @@ TEXTS: Mapping[str, Mapping[Language, str]] = {
     "nav_label": {"fr": "Navigation", "en": "Navigation"},
     "nav_sandbox": {"fr": "Bac à sable", "en": "Sandbox"},
     "nav_switch": {"fr": "English", "en": "Français"},
+    "nav_patient": {"fr": "Version patient", "en": "Patient version"},
     "print_hint": {"fr": "Imprimable : utilisez la fonction d'impression du navigateur.",
                    "en": "Printable: use the browser's print command."},
     "summary": {"fr": "Situation", "en": "Situation"},

@@ -170,7 +170,7 @@ def render_patient(q: PlanQuery, handout: Handout, days: list[PlanDay], review: 
     found = periods(days, q, handout, None if taper else review)
     strength = _mg(handout.strength_mg, lang)
     form = patient_text("product_scored" if handout.scored else "product_unscored", lang)
-    product = f'{escape(patient_text("product", lang, mg=strength))} ({escape(form)})'
+    product = f'{escape(patient_text("product", lang, mg=strength))}, {escape(form)}'
     parts = [
         '<header class="who">',
         _line("patient", "", lang),

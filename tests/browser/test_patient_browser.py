@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -55,9 +56,8 @@ def plan_link(service: Service, name: str, lang: str) -> str:
     return links[0].split(service.base, 1)[-1]
 
 
-def pdf_pages(url: str, target: Path) -> int:
+def pdf_pages(url: str, target: Path, profile: Path) -> int:
     """Print `url` with Chromium's own `--print-to-pdf` and count the page objects."""
-    profile = target.parent / f"{target.stem}-profile"
     command = [str(CHROMIUM), *CHROMIUM_ARGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
                "--print-to-pdf-no-header", f"--print-to-pdf={target}", url]
     subprocess.run(command, check=True, capture_output=True, timeout=60)
@@ -81,10 +81,18 @@ def test_both_views_are_photographed(page: Page, service: Service, artifacts: Pa
     page.screenshot(path=str(artifacts / f"plan-{name}-patient-print.png"), full_page=True)
 
 
+def assert_one_a4_page(url: str, target: Path, profile: Path) -> None:
+    assert pdf_pages(url, target, profile) == 1, f"{target} is not one page"
+    media = re.search(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", target.read_bytes())
+    assert media is not None
+    width_mm, height_mm = (float(value) / 72 * 25.4 for value in media.groups())
+    assert (round(width_mm), round(height_mm)) == A4_MM
+
+
 @pytest.mark.parametrize("lang", ["fr", "en"])
 @pytest.mark.parametrize("name", NAMES)
 def test_the_handout_prints_on_one_a4_page(page: Page, service: Service, artifacts: Path, name: str,
-                                            lang: str) -> None:
+                                            lang: str, tmp_path: Path) -> None:
     query = "&view=patient&prescriber=Dr%20Camille%20Durand%20(addictologie)&contact=01%2023%2045%2067%2089"
     url = f"{service.base}{plan_link(service, name, lang)}{query}"
     page.goto(url)
@@ -92,9 +100,19 @@ def test_the_handout_prints_on_one_a4_page(page: Page, service: Service, artifac
     expect(page.locator("table.schedule")).to_be_visible()
     if lang == "en":
         page.screenshot(path=str(artifacts / f"plan-{name}-patient-en-print.png"), full_page=True)
-    target = artifacts / f"plan-{name}-patient-{lang}.pdf"
-    assert pdf_pages(url, target) == 1, f"{target} is not one page"
-    media = re.search(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", target.read_bytes())
-    assert media is not None
-    width_mm, height_mm = (float(value) / 72 * 25.4 for value in media.groups())
-    assert (round(width_mm), round(height_mm)) == A4_MM
+    assert_one_a4_page(url, artifacts / f"plan-{name}-patient-{lang}.pdf", tmp_path / "chromium")
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_longest_handout_still_prints_on_one_page(service: Service, artifacts: Path, lang: str,
+                                                      tmp_path: Path) -> None:
+    """The most a link can hold: 12 steps down to the stop, 4 intakes, the longest free-text
+    fields, and a strength that leaves some doses in mg (the notice)."""
+    steps = ",".join(f"{mg}@2026-03-{day:02d}" for mg, day in zip(range(110, -1, -10), range(1, 25, 2), strict=True))
+    query = urlencode({"steps": steps, "state": "taper", "renal": "severe", "intakes": "4", "lang": lang,
+                       "view": "patient", "strength": "20", "form": "unscored",
+                       "prescriber": "Dr " + "Marie-Christine de La Rochefoucauld-Montmorency " * 3,
+                       "contact": "Service d'addictologie, " + "01 23 45 67 89 " * 8})
+    assert len(steps.split(",")) == 12 and steps.endswith("0@2026-03-23")
+    assert_one_a4_page(f"{service.base}/plan?{query}", artifacts / f"plan-longest-patient-{lang}.pdf",
+                       tmp_path / "chromium")

@@ -156,7 +156,8 @@ def _advice(lang: Language) -> str:
 
 def render_patient(q: PlanQuery, handout: Handout, days: list[PlanDay], review: date) -> str:
     """The handout for `q`: `days` are the prescriber page's, `review` its next review date. A
-    titration stops at the review; a taper runs down to its stop, the appointment left blank."""
+    titration stops at the review; a taper runs down to its stop, the appointment left blank;
+    « do not start » (`hold-new`) prints no dose at all."""
     lang = q.lang
     other: Language = "en" if lang == "fr" else "fr"
     taper = q.state == "taper"
@@ -167,7 +168,10 @@ def render_patient(q: PlanQuery, handout: Handout, days: list[PlanDay], review: 
            f'{escape(patient_text("nav_switch", lang))}</a> · '
            f'<a href="{escape(prescriber_view)}">{escape(patient_text("nav_prescriber", lang))}</a>'
            f' <span class="hint">{escape(patient_text("print_hint", lang))}</span></nav>')
-    found = periods(days, q, handout, None if taper else review)
+    found = periods([] if q.state == "hold-new" else days, q, handout, None if taper else review)
+    if found and not taper and found[-1].end < review and found[-1].mg_per_day > 0:
+        last = found[-1]  # a link whose plan ends before the review: the dose runs to the appointment
+        found[-1] = Period(last.start, review, last.mg_per_day, last.intake_mg)
     strength = _mg(handout.strength_mg, lang)
     form = patient_text("product_scored" if handout.scored else "product_unscored", lang)
     product = f'{escape(patient_text("product", lang, mg=strength))}, {escape(form)}'

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from cds_service.fixtures import Scenario, fixtures_dir, list_scenarios
+from cds_service.sandbox.patient_texts import PATIENT_TEXTS, patient_text
 from cds_service.sandbox.patient_view import tablets
 from cds_service.sandbox.plan_params import Handout
 from tests.sandbox.test_sandbox_http import assert_no_inline_code, assert_security_headers
@@ -179,6 +180,30 @@ async def test_prescriber_page_links_to_the_patient_version(client: httpx.AsyncC
     assert link is not None
     patient = await client.get(link.group(1).replace("&amp;", "&"))
     assert patient.status_code == 200 and "Votre traitement par baclofène" in patient.text
+
+
+async def test_do_not_start_prints_no_dose(client: httpx.AsyncClient) -> None:
+    """The prescriber page says « ne pas débuter »: the patient's sheet must not list tablets."""
+    url = "/plan?dose=15&state=hold-new&reason=renal-unknown&since=2026-11-14&until=2026-11-28&lang=fr"
+    assert "Ne pas débuter" in (await client.get(url)).text
+    html = (await client.get(url + "&view=patient")).text
+    assert "<table" not in html and "Pas de plan de prise sur cette feuille" in html
+
+
+async def test_the_dose_runs_to_the_appointment(client: httpx.AsyncClient) -> None:
+    """A link whose range ends before the review (until = since): the sheet covers the days up to
+    the appointment, not one day followed by nothing."""
+    html = (await client.get("/plan?dose=30&state=hold&since=2026-01-01&until=2026-01-01&age=40&renal=normal"
+                             "&lang=en&view=patient")).text
+    assert _patient_periods(html) == [(date(2026, 1, 1), date(2026, 1, 15), 30.0)]
+    assert 'Next appointment:</strong> on <time datetime="2026-01-15">15 Jan 2026</time>' in html
+
+
+def test_french_typography_of_every_handout_text() -> None:
+    for key in PATIENT_TEXTS:
+        french = patient_text(key, "fr", mg="10", n=1, start="x", end="y", date="z")
+        assert not re.search(r" [:;?!]", french), key
+        assert "'" not in french, key  # typographic apostrophes only
 
 
 @pytest.mark.parametrize(("extra", "field"), [

@@ -83,15 +83,25 @@ def review_level(a: Assessment, mg: float) -> int:
 
 
 def review_cap(a: Assessment, current_mg: float) -> float:
-    """The highest dose (in whole units) that needs no review beyond the one `current_mg`
-    already has, and not above the maximum: below 120 until the specialist's opinion, at most
-    120 after 65 and 180 until the collegial decision."""
-    unit = a.profile.titration.unit_mg
-    level = min(review_level(a, current_mg), 2)
-    dose = _floor_unit(a.max_mg_per_day, unit)
-    while dose > 0 and review_level(a, dose) > level:
-        dose -= unit
-    return max(dose, 0.0)
+    """The highest dose (in whole units) that passes no review threshold the current dose has
+    not passed, and not above the maximum. Each threshold is its own gate: below 120 until the
+    specialist's opinion, at most 120 after 65 (or at an unknown age) and at most 180 until the
+    collegial decision, even for an elderly patient already past 120."""
+    unit, doses = a.profile.titration.unit_mg, a.profile.doses
+    cap = a.max_mg_per_day
+    if a.indication != "amm":
+        elderly = a.age is None or a.age > doses.elderly_above_age
+        gates = [(doses.collegial_above_mg, False)]
+        if elderly:
+            gates.append((doses.collegial_elderly_above_mg, False))
+        gates.append((doses.specialist_from_mg, True))
+        for threshold, inclusive in gates:
+            if threshold is None:
+                continue
+            passed = current_mg >= threshold - _EPSILON if inclusive else current_mg > threshold + _EPSILON
+            if not passed:
+                cap = min(cap, threshold - unit if inclusive else threshold)
+    return max(_floor_unit(cap, unit), 0.0)
 
 
 def _known_current(a: Assessment) -> float | None:
@@ -113,7 +123,7 @@ def limits_of(a: Assessment, findings: Sequence[Finding]) -> Limits:
     current = _known_current(a)
     ceiling: float | None = None
     if current is not None:
-        ceiling = min(review_cap(a, current), a.max_mg_per_day)
+        ceiling = min(max(review_cap(a, current), current), a.max_mg_per_day)
         if blockers:
             ceiling = min(ceiling, current)
         if ceiling <= 0:

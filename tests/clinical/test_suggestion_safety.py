@@ -259,3 +259,16 @@ def test_spasticity_order_still_gets_renal_and_contraindication_checks() -> None
 def test_spasticity_order_within_the_amm_gets_no_rtu_card() -> None:
     result = run([order_of(60, reason="G35")], medications=[taking(60, days=40)])
     assert set(result.codes) == {"indication-amm"}
+
+
+@pytest.mark.parametrize(("age", "current_mg"), [(66, 175), (80, 170), (30, 175)])
+def test_the_180_threshold_is_its_own_gate_even_after_the_elderly_collegial_decision(
+    age: int, current_mg: int,
+) -> None:
+    """An elderly patient past 120 mg/day had a collegial decision for that dose, not for
+    going past 180: the next step stops at 180."""
+    result = run([order_of(current_mg)], birth_date=born_aged(age), medications=[taking(current_mg, days=1)],
+                 observations=[egfr(90, ago(10))])
+    for doses in _doses(result, "plan-next-dose"):
+        assert max(doses) <= 180
+    _safe(result)

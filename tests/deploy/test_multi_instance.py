@@ -8,7 +8,8 @@ killed with SIGKILL and restarted, and instance `b` is drained from the balancer
 SIGTERM and restarted (a rolling update). Then:
 
 - no request fails at the balancer, except those in flight on `a` when it was killed (at most one
-  per caller);
+  per caller). nginx retries them elsewhere, but with the same JWT: when `a` had already recorded
+  its `jti`, the retry is refused as a replay (401), which is the replay protection doing its job;
 - every feedback answered 200 is in the database;
 - a JWT accepted by one instance is refused (401) when replayed on another: the `jti` store is
   the shared database, not a process.
@@ -257,10 +258,18 @@ async def _caller(client: httpx.AsyncClient, key: SigningKey, index: int, stop: 
 
 @dataclass
 class Timeline:
+    start: float = 0.0
     killed: float = 0.0
     a_back: float = 0.0
+    drained: float = 0.0
     b_back: float = 0.0
+    end: float = 0.0
     b_exit: int | None = None
+
+    def describe(self) -> str:
+        marks = {"a killed": self.killed, "a back": self.a_back, "b drained": self.drained,
+                 "b back": self.b_back, "load ended": self.end}
+        return ", ".join(f"{name} at {moment - self.start:.1f} s" for name, moment in marks.items())
 
 
 def _disrupt(start: float, group: list[Instance], balancer: Balancer, timeline: Timeline) -> None:
@@ -277,6 +286,7 @@ def _disrupt(start: float, group: list[Instance], balancer: Balancer, timeline: 
 
     time.sleep(max(0.0, start + DRAIN_AT - time.monotonic(), timeline.a_back + 1 - time.monotonic()))
     balancer.reload([a.port, c.port])
+    timeline.drained = time.monotonic()
     b.process.send_signal(signal.SIGTERM)
     timeline.b_exit = b.process.wait(timeout=30)
     b.launch()
@@ -288,9 +298,9 @@ def _disrupt(start: float, group: list[Instance], balancer: Balancer, timeline: 
 async def _run(group: list[Instance], key: SigningKey, balancer: Balancer) -> tuple[list[Call], Timeline]:
     calls: list[Call] = []
     cards: list[str] = []
-    timeline = Timeline()
     stop = asyncio.Event()
     start = time.monotonic()
+    timeline = Timeline(start=start)
     # No keep-alive to the balancer: a reload closes idle client connections, and a request racing
     # that close would be the client's failure, not the balancer's.
     limits = httpx.Limits(max_keepalive_connections=0)
@@ -302,6 +312,7 @@ async def _run(group: list[Instance], key: SigningKey, balancer: Balancer) -> tu
         finally:
             stop.set()
             await asyncio.gather(*callers)
+            timeline.end = time.monotonic()
     return calls, timeline
 
 
@@ -311,6 +322,9 @@ def test_instances_behind_a_balancer_survive_a_kill_and_a_rolling_restart(
     group, key = instances
     balancer.start([instance.port for instance in group])
     calls, timeline = asyncio.run(_run(group, key, balancer))
+    failed = [call for call in calls if call.status != 200]
+    print(f"{len(calls)} calls; {timeline.describe()}; failed: "  # shown on failure, or with -s
+          f"{[(call.kind, call.status, call.upstream, call.error) for call in failed]}")
 
     # The load ran, was mixed, and every instance served (a and b again after their restarts).
     kinds = {kind: sum(1 for call in calls if call.kind == kind) for kind in ("in-scope", "out-of-scope", "feedback")}
@@ -319,10 +333,11 @@ def test_instances_behind_a_balancer_survive_a_kill_and_a_rolling_restart(
     assert all(served.values()), {name: len(calls_) for name, calls_ in served.items()}
     assert any(call.started > timeline.a_back for call in served["a"]), "a got no traffic after its restart"
     assert any(call.started > timeline.b_back for call in served["b"]), "b got no traffic after its restart"
+    assert any(timeline.killed < call.started < timeline.a_back for call in calls), "no load while a was down"
+    assert any(timeline.drained < call.started < timeline.b_back for call in calls), "no load while b was out"
     assert timeline.b_exit == 0, f"b did not stop gracefully on SIGTERM: exit {timeline.b_exit}"
 
     # Nothing failed at the balancer but what was in flight on `a` when it was killed.
-    failed = [call for call in calls if call.status != 200]
     in_flight = [call for call in failed if call.started <= timeline.killed <= call.ended]
     assert failed == in_flight, f"failures outside the kill: {[c for c in failed if c not in in_flight][:5]}"
     assert len(failed) <= CALLERS, failed

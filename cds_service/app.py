@@ -74,7 +74,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         profile = load_profile(settings.profile)
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
+                               max_overflow=settings.db_max_overflow)
         await check_ready(engine, settings.database_url)
         http = new_http_client()
         repository = Repository(session_factory(engine))

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./var/baclofen-cds.db"
     auto_migrate: bool = True
+    # PostgreSQL connections per worker process: pool_size kept open, max_overflow more under load.
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
     profile: str = "rtu-2014"
     fhir_timeout_seconds: float = 2.0
     fhir_max_pages: int = 20

@@ -29,8 +29,12 @@ def _ensure_sqlite_directory(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets WAL and a busy timeout so several processes can share it."""
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+    """An async engine; SQLite gets WAL and a busy timeout so several processes can share it.
+
+    A server (PostgreSQL) engine holds at most `pool_size + max_overflow` connections: every
+    worker of every instance has its own, and together they must fit the server's max_connections.
+    """
     _ensure_sqlite_directory(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -45,7 +49,7 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_async_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

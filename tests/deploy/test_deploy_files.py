@@ -428,6 +428,39 @@ def test_k8s_settings_are_real_settings(k8s, settings_fields, monkeypatch):
     assert settings.workers >= 1
 
 
+# PostgreSQL's default max_connections and superuser_reserved_connections; the site keeps a few
+# more for its own sessions (psql, pg_dump, the metrics exporter).
+POSTGRES_MAX_CONNECTIONS = 100
+POSTGRES_SUPERUSER_RESERVED = 3
+OPERATOR_HEADROOM = 5
+
+
+def test_k8s_database_connections_fit_postgres_max_connections(k8s, settings_fields, monkeypatch):
+    """At the HPA's maximum, during a rolling update, every worker's pool full: still under the
+    server's limit, or the surplus pods fail their connections exactly when they are needed."""
+    from cds_service.settings import Settings
+
+    deployment = k8s["Deployment/baclofen-cds"]
+    (container,) = pod_spec(deployment)["containers"]
+    values = {**k8s["ConfigMap/baclofen-cds-config"]["data"], **env_of(container)}
+    for name in list(settings_fields):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in values.items():
+        if name.startswith("CDS_"):
+            monkeypatch.setenv(name, value)
+    settings = Settings()
+
+    pods = k8s["HorizontalPodAutoscaler/baclofen-cds"]["spec"]["maxReplicas"]
+    pods += deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
+    serving = pods * settings.workers * (settings.db_pool_size + settings.db_max_overflow)
+    jobs = sum(1 for obj in k8s.values() if obj["kind"] in {"Job", "CronJob"})  # one connection each
+    budget = POSTGRES_MAX_CONNECTIONS - POSTGRES_SUPERUSER_RESERVED - OPERATOR_HEADROOM
+    assert serving + jobs <= budget, (
+        f"{pods} pods x {settings.workers} workers x {settings.db_pool_size}+{settings.db_max_overflow} "
+        f"connections + {jobs} jobs = {serving + jobs} > {budget}"
+    )
+
+
 # ==========================================================================================
 # Compose
 # ==========================================================================================

@@ -150,3 +150,23 @@ async def test_the_app_end_to_end_on_each_backend(backend_url: str) -> None:
         assert await repository.rules_of_cards([cards[0]["uuid"]]) == {
             cards[0]["uuid"]: cards[0]["extension"]["baclofen-rtu-rules"]
         }
+
+
+def test_server_engine_pool_is_bounded_by_the_settings() -> None:
+    """Each worker's PostgreSQL pool is what the connection budget (docs, deploy/k8s) counts on."""
+    engine = create_engine("postgresql+asyncpg://cds@127.0.0.1:9/cds", pool_size=3, max_overflow=2)
+    pool = engine.sync_engine.pool
+    assert (pool.size(), pool._max_overflow) == (3, 2)  # type: ignore[attr-defined]
+
+
+@pytest.mark.postgres
+async def test_the_app_pool_follows_the_db_pool_settings() -> None:
+    from cds_service.app import create_app
+    from cds_service.settings import Settings
+
+    url = _postgres_or_skip()
+    await asyncio.to_thread(migrate, url)
+    app = create_app(Settings(auth="off", database_url=url, db_pool_size=2, db_max_overflow=1))
+    async with app.router.lifespan_context(app):
+        pool = app.state.cds.engine.sync_engine.pool
+        assert (pool.size(), pool._max_overflow) == (2, 1)

@@ -150,3 +150,18 @@ async def test_the_app_end_to_end_on_each_backend(backend_url: str) -> None:
         assert await repository.rules_of_cards([cards[0]["uuid"]]) == {
             cards[0]["uuid"]: cards[0]["extension"]["baclofen-rtu-rules"]
         }
+
+
+async def test_database_errors_never_carry_the_statement_parameters(tmp_path: Path) -> None:
+    """A driver error's text reaches tracebacks and logs: it must not carry client data."""
+    from sqlalchemy.exc import DBAPIError
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
+    try:
+        async with engine.connect() as connection:
+            with pytest.raises(DBAPIError) as caught:
+                await connection.execute(text("SELECT * FROM no_such_table WHERE x = :secret"),
+                                         {"secret": "patient-identifier-123"})
+        assert "patient-identifier-123" not in str(caught.value)
+    finally:
+        await engine.dispose()

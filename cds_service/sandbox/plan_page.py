@@ -25,8 +25,8 @@ from cds_service.sandbox.plan_chart import Line, render_chart
 from cds_service.sandbox.plan_params import BadParameter, PlanQuery, parse_query
 from cds_service.sandbox.texts import WEEKDAYS, text
 
-STYLESHEET = "/sandbox/static/plan.css"
-ICON = "/sandbox/static/favicon.svg"
+STYLESHEET = "/plan/static/plan.css"
+ICON = "/plan/static/favicon.svg"
 
 
 @dataclass(frozen=True)

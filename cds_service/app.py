@@ -85,6 +85,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         else:
             log(logger, logging.WARNING,
                 "SANDBOX MODE: authentication is OFF (CDS_AUTH=off); never expose this to an EHR network")
+        if settings.auth == "required" and not settings.metrics_token:
+            log(logger, logging.WARNING,
+                "/metrics is open (no CDS_METRICS_TOKEN): keep it unreachable from outside the cluster")
         tracing.configure(settings.otel_endpoint)
         app.state.cds = AppState(settings, profile, http, engine, repository, verifier,
                                  AuditWriter(repository.record_evaluations))

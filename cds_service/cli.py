@@ -28,7 +28,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from cds_service.clinical.profile import ProfileError, load_profile
-    from cds_service.observability.logging import configure
+    from cds_service.observability.logging import configure, logging_config
     from cds_service.storage.database import migrate
 
     settings = get_settings()
@@ -60,7 +60,8 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=workers,
-        log_config=None,
+        # applied again by each worker process as it starts: every worker logs like one process
+        log_config=logging_config(settings.log_level, settings.log_format),
         access_log=False,
         timeout_graceful_shutdown=int(settings.request_timeout_seconds) + 5,
         proxy_headers=True,

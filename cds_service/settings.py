@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     profile: str = "rtu-2014"
     fhir_timeout_seconds: float = 2.0
     fhir_max_pages: int = 20
+    #: hosts whose fhirServer may be plain http (loopback always may); any other needs https
+    fhir_http_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = 2_000_000
     request_timeout_seconds: float = 10.0
     pseudonym_key: str = "sandbox-only-pseudonymisation-key"
@@ -47,6 +49,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     otel_endpoint: str | None = None
+    #: when set, `/metrics` answers only `Authorization: Bearer <this token>` (else 401)
+    metrics_token: str | None = None
     workers: int = 1
     fixtures_dir: str | None = None
 
@@ -57,9 +61,9 @@ class Settings(BaseSettings):
             return json.loads(value) if value.strip() else {}
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "fhir_http_allowed_hosts", mode="before")
     @classmethod
-    def _parse_origins(cls, value: Any) -> Any:
+    def _parse_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,8 +34,10 @@ def wait_until_ready(base: str, process: subprocess.Popen[bytes] | subprocess.Po
 def serving(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`python -m cds_service serve` on a free port; killed at exit if still running."""
     port = free_port()
+    # the logs go to a file: an unread pipe fills up and blocks the workers' log writes
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
     process = subprocess.Popen([sys.executable, "-m", "cds_service", "serve", "--port", str(port), *args], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(base, process)
@@ -43,3 +46,4 @@ def serving(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.P
         if process.poll() is None:
             process.kill()
         process.wait(timeout=20)
+        log.close()

@@ -4,10 +4,18 @@ The access token of `fhirAuthorization` is sent only to the `fhirServer` origin 
 `next` link on another host, redirects are not followed) and never appears in exceptions or
 logs. What one prefetch key may download is bounded (`MAX_KEY_BYTES` over all its pages), so a
 server answering a huge page cannot exhaust the worker's memory.
+
+The bound is on decompressed bytes, enforced while decompressing: a gzip bomb (500 MB of zeros
+in 500 kB) is inflated at most `limit` bytes plus one 64 kB step before the key is refused
+(`too-large`). httpx's own decoder would inflate each received chunk whole (~1000x its size),
+so the body is read raw and inflated here, with zlib's `max_length`.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -17,6 +25,10 @@ import orjson
 
 FHIR_JSON = "application/fhir+json"
 MAX_KEY_BYTES = 10_000_000  # ~30,000 Observations: far beyond any real record
+#: the most bytes inflated in one step (memory held beyond the limit, per fetch)
+INFLATE_STEP = 65_536
+#: the content codings we ask for and can inflate incrementally (zlib's wbits for each)
+_CODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 
 class FhirFetchError(Exception):
@@ -44,10 +56,25 @@ class FhirEndpoint:
         return (mine.scheme, mine.netloc) == (other.scheme, other.netloc)
 
     def headers(self) -> dict[str, str]:
-        headers = {"Accept": FHIR_JSON}
+        headers = {"Accept": FHIR_JSON, "Accept-Encoding": "gzip, deflate"}
         if self.access_token:
             headers["Authorization"] = f"Bearer {self.access_token}"
         return headers
+
+
+def plain_http_allowed(url: str, allowed_hosts: Collection[str]) -> bool:
+    """May the access token travel to `url`? Always over https; over plain http only to a
+    loopback host or one the operator listed (`CDS_FHIR_HTTP_ALLOWED_HOSTS`)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "https":
+        return True
+    host = (parts.hostname or "").lower()
+    if host == "localhost" or host in {allowed.lower() for allowed in allowed_hosts}:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def new_http_client() -> httpx.AsyncClient:
@@ -62,29 +89,80 @@ def new_http_client() -> httpx.AsyncClient:
 
 async def _get_json(client: httpx.AsyncClient, endpoint: FhirEndpoint, url: str,
                     limit: int | None = None) -> tuple[Any, int]:
-    """The decoded body and its size; the body is read only up to `limit` bytes (`MAX_KEY_BYTES`)."""
+    """The decoded body and its size; at most `limit` bytes (`MAX_KEY_BYTES`) are read and
+    inflated: beyond, `FhirFetchError("too-large")`."""
     limit = MAX_KEY_BYTES if limit is None else limit
     try:
         async with client.stream("GET", url, headers=endpoint.headers()) as response:
             _check_status(response)
+            inflate = _Inflater(response.headers.get("content-encoding", ""), limit)
             declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
+            if inflate.identity and declared.isdigit() and int(declared) > limit:
                 raise FhirFetchError("too-large")
-            chunks = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise FhirFetchError("too-large")
-                chunks.append(chunk)
+            async for chunk in response.aiter_raw():
+                inflate.feed(chunk)
+            body = inflate.finish()
     except httpx.TimeoutException as exc:
         raise FhirFetchError("timeout") from exc
     except httpx.HTTPError as exc:
         raise FhirFetchError("connection") from exc
     try:
-        return orjson.loads(b"".join(chunks)), size
+        return orjson.loads(body), len(body)
     except orjson.JSONDecodeError as exc:
         raise FhirFetchError("malformed-json") from exc
+
+
+class _Inflater:
+    """Collects a response body, inflating gzip/deflate step by step, never past `limit` bytes."""
+
+    def __init__(self, content_encoding: str, limit: int) -> None:
+        coding = content_encoding.strip().lower()
+        self.identity = coding in ("", "identity")
+        if not self.identity and coding not in _CODINGS:  # incl. stacked codings ("gzip, br")
+            raise FhirFetchError("unsupported-encoding")
+        self._wbits = 0 if self.identity else _CODINGS[coding]
+        self._zlib = None if self.identity else zlib.decompressobj(self._wbits)
+        self._raw_deflate_tried = False
+        self._limit = limit
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def feed(self, data: bytes) -> None:
+        if self._zlib is None:
+            self._keep(data)
+            return
+        while True:  # until the input is consumed and zlib holds no more output back
+            try:
+                out = self._zlib.decompress(data, INFLATE_STEP)
+            except zlib.error as exc:
+                if self._retry_raw_deflate():
+                    continue
+                raise FhirFetchError("malformed-encoding") from exc
+            self._keep(out)
+            data = self._zlib.unconsumed_tail
+            if self._zlib.eof or (not data and len(out) < INFLATE_STEP):
+                return
+
+    def _retry_raw_deflate(self) -> bool:
+        """Some servers send `deflate` without the zlib header (raw deflate): retry once as such."""
+        if self._wbits != zlib.MAX_WBITS or self._size or self._raw_deflate_tried:
+            return False
+        self._raw_deflate_tried = True
+        self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+        return True
+
+    def _keep(self, data: bytes) -> None:
+        self._size += len(data)
+        if self._size > self._limit:
+            raise FhirFetchError("too-large")
+        if data:
+            self._chunks.append(data)
+
+    def finish(self) -> bytes:
+        if self._zlib is not None:
+            self.feed(b"")  # what zlib still holds back, step by step
+            self._keep(self._zlib.flush())
+        return b"".join(self._chunks)
 
 
 def _check_status(response: httpx.Response) -> None:

@@ -47,6 +47,8 @@ ALLOWED_ALGORITHMS: dict[str, tuple[str, str | None]] = {
 MAX_TOKEN_CHARS = 8192
 MAX_ID_CHARS = 256
 
+#: control characters (NUL above all: PostgreSQL refuses it in text) have no place in an id claim
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BEARER = re.compile(r"bearer +(\S+)", re.IGNORECASE)
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 #: header parameters that would change how the token is read: we support none of them
@@ -264,7 +266,7 @@ def _string_claim(
     value = claims.get(name)
     if value is None or value == "":
         raise AuthError(missing)
-    if not isinstance(value, str) or len(value) > max_chars:
+    if not isinstance(value, str) or len(value) > max_chars or _CONTROL.search(value):
         raise AuthError("malformed_claims")
     return value
 
@@ -273,7 +275,7 @@ def _optional_string(claims: dict[str, Any], name: str) -> str | None:
     value = claims.get(name)
     if value is None:
         return None
-    if not isinstance(value, str):
+    if not isinstance(value, str) or _CONTROL.search(value):
         raise AuthError("malformed_claims")
     return value
 

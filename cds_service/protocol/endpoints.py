@@ -12,8 +12,12 @@ waits of seconds; a shared transaction costs ~0.4 ms a row and never waits on it
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import logging
+import re
 import time
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -22,6 +26,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from cds_service.fhir.client import plain_http_allowed
 from cds_service.fhir.parsing import InvalidFhir
 from cds_service.fhir.prefetch import PatientUnavailable
 from cds_service.observability import metrics
@@ -33,6 +38,7 @@ from cds_service.protocol.auth import AuthError, audience_for
 from cds_service.protocol.discovery import SERVICES, discovery
 from cds_service.protocol.errors import ApiError, from_validation
 from cds_service.protocol.language import negotiate
+from cds_service.protocol.middleware import DEADLINE
 from cds_service.protocol.models import FeedbackRequest, HookRequest
 from cds_service.state import AppState
 from cds_service.storage.repository import CardRecord, EvaluationRecord, FeedbackRecord
@@ -96,26 +102,68 @@ def _service(service_id: str) -> Any:
     return service
 
 
+@dataclass
+class _Call:
+    """What `_handle_hook` learnt of the call, for the audit row of an answer it did not finish."""
+
+    service_id: str
+    hook_request: HookRequest | None = None
+
+
+def _reserve(settings_timeout: float) -> float:
+    """Time kept, before the request deadline, for the audit write and the answer."""
+    return min(0.5, settings_timeout / 10)
+
+
 async def post_hook(request: Request) -> Response:
     service_id = request.path_params["service_id"]
     started = time.perf_counter()
+    state = state_of(request)
+    deadline: float | None = request.scope.get(DEADLINE)
+    reserve = _reserve(state.settings.request_timeout_seconds)
+    call = _Call(service_id)
     status = 200
     try:
-        response, outcome_record = await _handle_hook(request, service_id, started)
+        async with asyncio.timeout_at(None if deadline is None else deadline - 2 * reserve):
+            response, outcome_record = await _handle_hook(request, call, started)
     except ApiError as error:
         status = error.status
         response, outcome_record = error_response(error), None
+    except TimeoutError:
+        # answered here, before the middleware's backstop, so the 503 is counted and audited
+        status = 503
+        response = error_response(ApiError(503, "timeout", "request timed out"))
+        outcome_record = None
+        if call.hook_request is not None:
+            log(logger, logging.WARNING, "hook timed out", service=service_id)
+            outcome_record = _record(state, call.hook_request, service_id, [], 503, started)
     elapsed = time.perf_counter() - started
     label = service_id if service_id in SERVICES else "unknown"
     metrics.REQUESTS.labels(service=label, status=str(status)).inc()
     metrics.REQUEST_LATENCY.labels(service=label).observe(elapsed)
     if outcome_record is not None:
-        await _audit(request, outcome_record)
+        await _audit(request, outcome_record, None if deadline is None else deadline - reserve)
     return response
 
 
-async def _handle_hook(request: Request, service_id: str, started: float) -> tuple[Response, EvaluationRecord | None]:
+def _record(state: AppState, hook_request: HookRequest, service_id: str, cards: list[dict[str, Any]],
+            status: int, started: float) -> EvaluationRecord:
+    return EvaluationRecord(
+        hook_instance=hook_request.hookInstance,
+        service_id=service_id,
+        hook=_service(service_id).hook,
+        patient_pseudonym=pseudonymise(hook_request.context.patientId, state.settings.pseudonym_key),
+        profile=state.profile.id,
+        cards=[CardRecord(card["uuid"], card["indicator"], list(card["extension"]["baclofen-rtu-rules"]))
+               for card in cards],
+        status_code=status,
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+async def _handle_hook(request: Request, call: _Call, started: float) -> tuple[Response, EvaluationRecord | None]:
     state = state_of(request)
+    service_id = call.service_id
     service = _service(service_id)
     await authenticate(request)
     payload = await read_json(request)
@@ -129,7 +177,13 @@ async def _handle_hook(request: Request, service_id: str, started: float) -> tup
         raise ApiError(400, "unsupported-hook",
                        f"service {service_id} answers hook {service.hook!r}, not {hook_request.hook!r}",
                        "hook")
+    if hook_request.fhirServer and not plain_http_allowed(hook_request.fhirServer,
+                                                           state.settings.fhir_http_allowed_hosts):
+        raise ApiError(400, "insecure-fhir-server",
+                       "fhirServer must use https (plain http only on loopback or an allowed host)",
+                       "fhirServer")
     correlation_id.set(hook_request.hookInstance[:64])
+    call.hook_request = hook_request
     lang = negotiate(request.headers.get("accept-language"))
     with span("cds.request", service=service_id, hook=service.hook):
         try:
@@ -160,25 +214,17 @@ async def _handle_hook(request: Request, service_id: str, started: float) -> tup
     log(logger, logging.INFO, "hook evaluated", service=service_id, cards=len(outcome.cards),
         rules=outcome.rule_codes, unavailable=sorted(outcome.unavailable),
         duration_ms=round(duration_ms, 2))
-    record = EvaluationRecord(
-        hook_instance=hook_request.hookInstance,
-        service_id=service_id,
-        hook=service.hook,
-        patient_pseudonym=pseudonymise(hook_request.context.patientId, state.settings.pseudonym_key),
-        profile=state.profile.id,
-        cards=[CardRecord(card["uuid"], card["indicator"], list(card["extension"]["baclofen-rtu-rules"]))
-               for card in outcome.cards],
-        status_code=200,
-        duration_ms=duration_ms,
-    )
+    record = _record(state, hook_request, service_id, outcome.cards, 200, started)
     return OrjsonResponse(outcome.response()), record
 
 
-async def _audit(request: Request, record: EvaluationRecord) -> None:
+async def _audit(request: Request, record: EvaluationRecord, deadline: float | None) -> None:
     """The audit row is committed before the answer is sent; a storage failure is logged,
-    never turned into a failed clinical check."""
+    never turned into a failed clinical check. A write still running at `deadline` goes on
+    (it is shielded) while the answer goes out: the row then records the status sent."""
     try:
-        await state_of(request).audit.write(record)
+        async with asyncio.timeout_at(deadline):
+            await state_of(request).audit.write(record)
     except Exception as exc:  # storage down must not hide cards from the clinician
         log(logger, logging.ERROR, "audit write failed", error=type(exc).__name__)
 
@@ -235,5 +281,14 @@ async def readyz(request: Request) -> Response:
 
 
 async def get_metrics(request: Request) -> Response:
+    """Prometheus exposition; behind a bearer token when `CDS_METRICS_TOKEN` is set (its per-rule
+    counters describe clinical activity)."""
+    expected = state_of(request).settings.metrics_token
+    if expected:
+        match = re.fullmatch(r"bearer +(\S+)", request.headers.get("authorization", "").strip(), re.IGNORECASE)
+        given = match.group(1) if match else ""
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return error_response(ApiError(401, "unauthorized", "metrics require the metrics token",
+                                           headers={"WWW-Authenticate": "Bearer"}))
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)

@@ -97,8 +97,18 @@ class BodyLimitMiddleware:
                                              "message": f"body exceeds {self.max_bytes} bytes"})
 
 
+#: scope key holding the request's deadline (event-loop time), for handlers that must answer
+#: (and record what they answered) before the middleware's backstop fires
+DEADLINE = "cds.deadline"
+
+
 class TimeoutMiddleware:
-    """503 when a request takes longer than `seconds` (a hung dependency must not hang us)."""
+    """503 when a request takes longer than `seconds` (a hung dependency must not hang us).
+
+    This is a backstop: it cannot record the status it sends. The hook endpoint reads the
+    deadline from the scope (`DEADLINE`) and answers its own 503 a little earlier, so that
+    the audit row and the metrics carry the status the client really got.
+    """
 
     def __init__(self, app: ASGIApp, seconds: float) -> None:
         self.app = app
@@ -109,6 +119,7 @@ class TimeoutMiddleware:
             await self.app(scope, receive, send)
             return
         tracker = _ResponseTracker(send)
+        scope[DEADLINE] = asyncio.get_running_loop().time() + self.seconds
         try:
             await asyncio.wait_for(self.app(scope, receive, tracker), self.seconds)
         except TimeoutError:

@@ -27,8 +27,8 @@ from cds_service.sandbox.plan_chart import Line, render_chart
 from cds_service.sandbox.plan_params import BadParameter, Handout, PlanQuery, parse_handout, parse_query, parse_view
 from cds_service.sandbox.texts import WEEKDAYS, text
 
-STYLESHEET = "/sandbox/static/plan.css"
-ICON = "/sandbox/static/favicon.svg"
+STYLESHEET = "/plan/static/plan.css"
+ICON = "/plan/static/favicon.svg"
 
 
 @dataclass(frozen=True)

@@ -34,11 +34,13 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
 
     A server (PostgreSQL) engine holds at most `pool_size + max_overflow` connections: every
     worker of every instance has its own, and together they must fit the server's max_connections.
+    `hide_parameters`: a database error's message (which may reach a traceback or a log) never
+    carries the statement's parameters, i.e. client data.
     """
     _ensure_sqlite_directory(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -49,7 +51,8 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
+    return create_async_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
+                               hide_parameters=True)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

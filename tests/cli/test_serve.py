@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -66,3 +67,39 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path, fhir_server: Fak
     caller.join(timeout=20)
     assert result.get("status") == 200
     assert process.wait(timeout=20) == 0
+
+
+def test_every_worker_logs_like_a_single_process(tmp_path: Path) -> None:
+    """With `--workers 2` the workers (spawned processes) apply the same logging configuration:
+    INFO lines with their fields, warnings with their fields, one JSON object per line."""
+    env = _env(tmp_path, CDS_LOG_FORMAT="json", CDS_LOG_LEVEL="INFO")
+    migrate(env["CDS_DATABASE_URL"])
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "cds_service", "serve", "--port", str(port), "--workers", "2"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base, process)
+        instances = []
+        with httpx.Client(base_url=base, timeout=20) as http:
+            for _ in range(6):  # fresh connections: several requests reach each worker
+                request = hook_request()
+                instances.append(request["hookInstance"])
+                assert http.post("/cds-services/baclofen-rtu", json=request,
+                                 headers={"Connection": "close"}).status_code == 200
+            unavailable = hook_request(omit=("patient",))
+            assert http.post("/cds-services/baclofen-rtu", json=unavailable).status_code == 412
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=30)
+    lines = [json.loads(line) for line in (stdout + stderr).splitlines() if line.startswith("{")]
+    assert len(lines) == len((stdout + stderr).strip().splitlines()), stderr  # nothing unformatted
+    ready = [line for line in lines if line["message"] == "service ready"]
+    assert len(ready) == 2, stderr  # one per worker: each configured its logging
+    evaluated = {line.get("correlation_id"): line for line in lines if line["message"] == "hook evaluated"}
+    for instance in instances:
+        line = evaluated[instance[:64]]
+        assert line["level"] == "info" and line["service"] == "baclofen-rtu"
+        assert {"cards", "rules", "unavailable", "duration_ms"} <= line.keys()
+    warning = [line for line in lines if line["message"] == "patient unavailable"]
+    assert warning and warning[0]["level"] == "warning" and warning[0]["reason"], stderr

@@ -78,3 +78,22 @@ def test_metrics_are_merged_across_worker_processes(tmp_path: Path) -> None:
         assert len(pids) >= 1
         process.terminate()
         assert process.wait(timeout=20) == 0
+
+
+async def test_metrics_token_guards_the_metrics_when_set(database_url: str) -> None:
+    from cds_service.app import create_app
+    from cds_service.settings import Settings
+
+    settings = Settings(auth="off", database_url=database_url, metrics_token="scrape-secret-1")
+    application = create_app(settings)
+    async with application.router.lifespan_context(application), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url="http://testserver"
+    ) as http:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic scrape-secret-1"},
+                        {"Authorization": "Bearer scrape-secret-1x"}):
+            response = await http.get("/metrics", headers=headers)
+            assert response.status_code == 401, headers
+            assert response.headers["www-authenticate"] == "Bearer"
+            assert "cds_requests_total" not in response.text
+        response = await http.get("/metrics", headers={"Authorization": "Bearer scrape-secret-1"})
+        assert response.status_code == 200 and "cds_requests_total" in response.text

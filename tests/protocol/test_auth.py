@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,8 @@ from jwt_helpers import (
 from cds_service.protocol.auth import AuthError, JwtVerifier, VerifiedClient, audience_for
 from cds_service.protocol.jwks import JwksCache
 from cds_service.settings import Settings, TrustedIssuer
+from cds_service.storage.database import create_engine, migrate, session_factory
+from cds_service.storage.repository import Repository
 
 FILE_ISS = "https://ehr-file.example.org/"
 HTTP_ISS = "https://ehr-http.example.org"
@@ -925,3 +928,34 @@ def _b64decode(text: str) -> bytes:
     import base64
 
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# --- control characters in id claims ---------------------------------------------------------
+
+
+def _replay_store_urls(tmp_path: Path) -> list[str]:
+    urls = [f"sqlite+aiosqlite:///{tmp_path / 'replay.db'}"]
+    postgres = os.environ.get("CDS_TEST_POSTGRES_URL")
+    if postgres:
+        urls.append(postgres)
+    return urls
+
+
+@pytest.mark.parametrize("claim", ["jti", "sub", "tenant"])
+@pytest.mark.parametrize("value", ["abc\x00def", "abc\ndef", "\x7f"])
+async def test_control_characters_in_id_claims_are_a_401_on_every_database(
+    tmp_path: Path, app_settings: Settings, http_client: httpx.AsyncClient, mono: FakeMonotonic,
+    es_key: SigningKey, claim: str, value: str,
+) -> None:
+    """A signed token whose jti holds NUL was a 500 on PostgreSQL (the insert fails), a 200 on SQLite."""
+    for url in _replay_store_urls(tmp_path):
+        await asyncio.to_thread(migrate, url)  # Alembic runs its own event loop
+        engine = create_engine(url)
+        try:
+            store = Repository(session_factory(engine))
+            verifier = JwtVerifier(app_settings, JwksCache(app_settings, http_client, clock=mono), store,
+                                   clock=lambda: NOW)
+            claims = good_claims(**{claim: value})
+            await rejected(verifier, bearer(mint(es_key, claims)), "malformed_claims")
+        finally:
+            await engine.dispose()

@@ -3,6 +3,7 @@ and logs of every fixture run free of patient data and tokens."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -160,3 +161,105 @@ async def test_request_time_out_is_a_503(database_url: str, fhir_server: Any) ->
         response = await client.post("/cds-services/baclofen-rtu", json=request)
     assert response.status_code == 503
     assert response.json()["error"] == "timeout"
+
+
+@pytest.mark.parametrize(("server", "allowed", "refused"), [
+    ("http://ehr.example.org/fhir", [], True),
+    ("http://10.1.2.3/fhir", [], True),
+    ("http://fhir.internal:8080/fhir", ["other.internal"], True),
+    ("http://fhir.internal:8080/fhir", ["FHIR.internal"], False),
+    ("http://127.0.0.1:9/fhir", [], False),
+    ("http://127.9.9.9:9/fhir", [], False),
+    ("http://localhost:9/fhir", [], False),
+    ("http://[::1]:9/fhir", [], False),
+    ("https://ehr.example.org/fhir", [], False),
+])
+async def test_plain_http_fhir_server_only_on_loopback_or_allowed_hosts(
+    database_url: str, server: str, allowed: list[str], refused: bool
+) -> None:
+    """The access token would travel in clear to a plain-http fhirServer: refused with a 400
+    naming fhirServer, unless the host is loopback or in CDS_FHIR_HTTP_ALLOWED_HOSTS."""
+    settings = Settings(auth="off", database_url=database_url, fhir_http_allowed_hosts=allowed)
+    application = create_app(settings)
+    async with application.router.lifespan_context(application), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url="http://testserver"
+    ) as http:
+        request = hook_request(fhir_server=server)  # complete prefetch: nothing is fetched
+        request["fhirAuthorization"] = {"access_token": "secret", "token_type": "Bearer", "expires_in": 300,
+                                        "scope": "patient/*.read", "subject": "cds"}
+        response = await http.post("/cds-services/baclofen-rtu", json=request)
+    if refused:
+        assert response.status_code == 400
+        assert response.json()["error"] == "insecure-fhir-server"
+        assert response.json()["field"] == "fhirServer"
+    else:
+        assert response.status_code == 200, response.text
+
+
+def test_allowed_hosts_setting_reads_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDS_FHIR_HTTP_ALLOWED_HOSTS", "fhir.internal, ehr-proxy")
+    assert Settings().fhir_http_allowed_hosts == ["fhir.internal", "ehr-proxy"]
+
+
+def _requests_counted(text: str, status: str) -> float:
+    prefix = f'cds_requests_total{{service="baclofen-rtu",status="{status}"}} '
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix))
+
+
+async def _audited_status(application: Starlette, hook_instance: str) -> int | None:
+    from sqlalchemy import select
+
+    from cds_service.storage.tables import Evaluation
+
+    for _ in range(100):  # a late write may still be committing
+        async with application.state.cds.engine.connect() as connection:
+            found = (await connection.execute(select(Evaluation.status_code).where(
+                Evaluation.hook_instance == hook_instance))).first()
+        if found is not None:
+            return int(found[0])
+        await asyncio.sleep(0.02)
+    return None
+
+
+async def test_timed_out_hook_is_audited_and_counted_as_503(database_url: str, fhir_server: Any) -> None:
+    from tests.builders import patient
+
+    fhir_server.load([patient()])
+    settings = Settings(auth="off", database_url=database_url, fhir_timeout_seconds=5, request_timeout_seconds=0.5)
+    application = create_app(settings)
+    async with application.router.lifespan_context(application), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url="http://testserver"
+    ) as client:
+        before = _requests_counted((await client.get("/metrics")).text, "503")
+        request = hook_request(omit=("conditions",), fhir_server=fhir_server.url("delay-2000"))
+        response = await client.post("/cds-services/baclofen-rtu", json=request)
+        assert response.status_code == 503 and response.json()["error"] == "timeout"
+        assert _requests_counted((await client.get("/metrics")).text, "503") == before + 1
+        assert await _audited_status(application, request["hookInstance"]) == 503
+
+
+async def test_slow_audit_write_records_the_status_that_was_sent(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Storage slower than the request deadline: the answer, the audit row and the counter agree
+    (before, the client got the middleware's 503 while the row and the counter said 200)."""
+    settings = Settings(auth="off", database_url=database_url, request_timeout_seconds=0.5)
+    application = create_app(settings)
+    async with application.router.lifespan_context(application), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url="http://testserver"
+    ) as client:
+        writer = application.state.cds.audit
+        real_write_batch = writer._write_batch
+
+        async def slow_write_batch(records: Any) -> None:
+            await asyncio.sleep(0.8)
+            await real_write_batch(records)
+
+        monkeypatch.setattr(writer, "_write_batch", slow_write_batch)
+        before = {status: _requests_counted((await client.get("/metrics")).text, status) for status in ("200", "503")}
+        request = hook_request()
+        response = await client.post("/cds-services/baclofen-rtu", json=request)
+        after = {status: _requests_counted((await client.get("/metrics")).text, status) for status in ("200", "503")}
+        sent = str(response.status_code)
+        assert after[sent] == before[sent] + 1
+        assert await _audited_status(application, request["hookInstance"]) == response.status_code

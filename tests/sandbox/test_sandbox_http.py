@@ -150,7 +150,11 @@ async def test_sandbox_is_off_when_authentication_is_required(production: httpx.
         assert response.status_code == 404, path
         assert "CDS_AUTH=off" in response.json()["message"]
     assert (await production.get(PLAN)).status_code == 200
-    assert (await production.get("/sandbox/static/plan.css")).status_code == 200
+    for path in ("/plan/static/plan.css", "/plan/static/favicon.svg"):  # what production cards link to
+        assert (await production.get(path)).status_code == 200, path
+    for path in ("/sandbox/static/js/app.js", "/sandbox/static/sandbox.css", "/sandbox/static/plan.css",
+                 "/sandbox/static/index.html", "/plan/static/sandbox.css", "/plan/static/../routes.py"):
+        assert (await production.get(path)).status_code == 404, path
 
 
 # ---- titration plan ---------------------------------------------------------------------------

@@ -170,3 +170,18 @@ async def test_the_app_pool_follows_the_db_pool_settings() -> None:
     async with app.router.lifespan_context(app):
         pool = app.state.cds.engine.sync_engine.pool
         assert (pool.size(), pool._max_overflow) == (2, 1)
+
+
+async def test_database_errors_never_carry_the_statement_parameters(tmp_path: Path) -> None:
+    """A driver error's text reaches tracebacks and logs: it must not carry client data."""
+    from sqlalchemy.exc import DBAPIError
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
+    try:
+        async with engine.connect() as connection:
+            with pytest.raises(DBAPIError) as caught:
+                await connection.execute(text("SELECT * FROM no_such_table WHERE x = :secret"),
+                                         {"secret": "patient-identifier-123"})
+        assert "patient-identifier-123" not in str(caught.value)
+    finally:
+        await engine.dispose()

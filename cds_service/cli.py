@@ -109,7 +109,7 @@ def _check(args: argparse.Namespace) -> int:
     from cds_service.fhir.client import new_http_client
     from cds_service.fhir.parsing import InvalidFhir
     from cds_service.fhir.prefetch import PatientUnavailable
-    from cds_service.pipeline import run_hook
+    from cds_service.pipeline import Limits, TooManyResources, run_hook
     from cds_service.protocol.errors import from_validation
     from cds_service.protocol.models import HookRequest
 
@@ -140,6 +140,7 @@ def _check(args: argparse.Namespace) -> int:
                 base_url=settings.public_url,
                 deadline_seconds=settings.fhir_timeout_seconds,
                 max_pages=settings.fhir_max_pages,
+                limits=Limits(settings.max_draft_orders, settings.max_prefetch_entries),
             )
             return outcome.response()
 
@@ -147,6 +148,8 @@ def _check(args: argparse.Namespace) -> int:
         response = asyncio.run(run())
     except InvalidFhir as exc:
         return _error(f"{args.request}: invalid FHIR: {exc}")
+    except TooManyResources as exc:
+        return _error(f"{args.request}: too many resources: {exc}")
     except PatientUnavailable:
         return _error(f"{args.request}: prefetch.patient is missing (the service would answer 412)")
     json.dump(response, sys.stdout, ensure_ascii=False, indent=2)

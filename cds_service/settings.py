@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     fhir_timeout_seconds: float = 2.0
     fhir_max_pages: int = 20
     max_body_bytes: int = 2_000_000
+    max_draft_orders: int = Field(default=100, ge=1)
+    max_prefetch_entries: int = Field(default=10_000, ge=1)
     request_timeout_seconds: float = 10.0
     pseudonym_key: str = "sandbox-only-pseudonymisation-key"
     retention_days: int = 365

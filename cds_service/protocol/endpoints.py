@@ -28,7 +28,7 @@ from cds_service.observability import metrics
 from cds_service.observability.logging import correlation_id, get_logger, log
 from cds_service.observability.privacy import pseudonymise
 from cds_service.observability.tracing import span
-from cds_service.pipeline import run_hook
+from cds_service.pipeline import Limits, TooManyResources, run_hook
 from cds_service.protocol.auth import AuthError, audience_for
 from cds_service.protocol.discovery import SERVICES, discovery
 from cds_service.protocol.errors import ApiError, from_validation
@@ -144,7 +144,10 @@ async def _handle_hook(request: Request, service_id: str, started: float) -> tup
                 deadline_seconds=state.settings.fhir_timeout_seconds,
                 max_pages=state.settings.fhir_max_pages,
                 observe_fetch=metrics.observe_fetch,
+                limits=Limits(state.settings.max_draft_orders, state.settings.max_prefetch_entries),
             )
+        except TooManyResources as exc:
+            raise ApiError(413, "too-many-resources", str(exc), exc.field) from None
         except PatientUnavailable as exc:
             log(logger, logging.WARNING, "patient unavailable", reason=exc.reason)
             raise ApiError(412, "patient-unavailable",

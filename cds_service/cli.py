@@ -65,6 +65,12 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=int(settings.request_timeout_seconds) + 5,
         proxy_headers=True,
         server_header=False,
+        # h11, not httptools: httptools buffers an unfinished header without limit (10 clients
+        # sending 40 MB headers took two workers past the pod's memory limit before any
+        # authentication). h11 refuses a request line + headers over the limit with 400 and
+        # closes the connection; see docs/performance.md for what it costs.
+        http="h11",
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
     return 0
 

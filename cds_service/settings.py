@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     fhir_timeout_seconds: float = 2.0
     fhir_max_pages: int = 20
     max_body_bytes: int = 2_000_000
+    max_header_bytes: int = Field(default=65_536, ge=4096)
     max_draft_orders: int = Field(default=100, ge=1)
     max_prefetch_entries: int = Field(default=10_000, ge=1)
     request_timeout_seconds: float = 10.0

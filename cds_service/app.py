@@ -57,7 +57,8 @@ def routes() -> list[BaseRoute]:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
+    if not isinstance(exc, HTTPException):  # registered for HTTPException only
+        return await _server_error(request, exc)
     code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "error")
     return endpoints.OrjsonResponse({"error": code, "message": str(exc.detail)},
                                     status_code=exc.status_code, headers=exc.headers)

@@ -66,6 +66,12 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=int(settings.request_timeout_seconds) + 5,
         proxy_headers=True,
         server_header=False,
+        # h11, not httptools: httptools buffers an unfinished header without limit (10 clients
+        # sending 40 MB headers took two workers past the pod's memory limit before any
+        # authentication). h11 refuses a request line + headers over the limit with 400 and
+        # closes the connection; see docs/performance.md for what it costs.
+        http="h11",
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
     return 0
 
@@ -110,7 +116,7 @@ def _check(args: argparse.Namespace) -> int:
     from cds_service.fhir.client import new_http_client
     from cds_service.fhir.parsing import InvalidFhir
     from cds_service.fhir.prefetch import PatientUnavailable
-    from cds_service.pipeline import run_hook
+    from cds_service.pipeline import Limits, TooManyResources, run_hook
     from cds_service.protocol.errors import from_validation
     from cds_service.protocol.models import HookRequest
 
@@ -141,6 +147,7 @@ def _check(args: argparse.Namespace) -> int:
                 base_url=settings.public_url,
                 deadline_seconds=settings.fhir_timeout_seconds,
                 max_pages=settings.fhir_max_pages,
+                limits=Limits(settings.max_draft_orders, settings.max_prefetch_entries),
             )
             return outcome.response()
 
@@ -148,6 +155,8 @@ def _check(args: argparse.Namespace) -> int:
         response = asyncio.run(run())
     except InvalidFhir as exc:
         return _error(f"{args.request}: invalid FHIR: {exc}")
+    except TooManyResources as exc:
+        return _error(f"{args.request}: too many resources: {exc}")
     except PatientUnavailable:
         return _error(f"{args.request}: prefetch.patient is missing (the service would answer 412)")
     json.dump(response, sys.stdout, ensure_ascii=False, indent=2)

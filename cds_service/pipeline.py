@@ -22,6 +22,59 @@ from cds_service.observability.tracing import span
 from cds_service.protocol.models import HookRequest
 
 
+class TooManyResources(Exception):
+    """More draft orders or prefetch entries than this service evaluates (HTTP 413)."""
+
+    def __init__(self, field: str, count: int, limit: int, setting: str) -> None:
+        super().__init__(f"{field}: {count} entries, more than the limit of {limit} ({setting})")
+        self.field = field
+        self.count = count
+        self.limit = limit
+        self.setting = setting
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one call may ask the service to evaluate. The clinical work is linear in the
+    input, but a CPU-bound evaluation cannot be interrupted by the request time-out, so the
+    input is bounded too (settings `CDS_MAX_DRAFT_ORDERS`, `CDS_MAX_PREFETCH_ENTRIES`)."""
+
+    max_draft_orders: int = 100
+    max_prefetch_entries: int = 10_000
+
+
+def entry_count(value: Any) -> int:
+    """Entries of a Bundle (JSON); a single resource counts as one, anything else as none."""
+    if not isinstance(value, dict):
+        return 0
+    entries = value.get("entry")
+    if isinstance(entries, list):
+        return len(entries)
+    return 0 if value.get("resourceType") == "Bundle" else 1
+
+
+def check_limits(request: HookRequest, limits: Limits) -> None:
+    """Refuse, before any parsing or fetching, a call with too many drafts or prefetch entries."""
+    drafts = entry_count(request.context.draftOrders)
+    if drafts > limits.max_draft_orders:
+        raise TooManyResources("context.draftOrders", drafts, limits.max_draft_orders,
+                               "CDS_MAX_DRAFT_ORDERS")
+    for key, value in (request.prefetch or {}).items():
+        count = entry_count(value)
+        if count > limits.max_prefetch_entries:
+            raise TooManyResources(f"prefetch.{key}", count, limits.max_prefetch_entries,
+                                   "CDS_MAX_PREFETCH_ENTRIES")
+
+
+def _drop_oversized(resolved: prefetch_logic.PrefetchResult, limits: Limits) -> None:
+    """A key fetched from the FHIR server with too many entries is not evaluated: the card says
+    which checks could not run (reason `too-many-entries`), as for any unavailable key."""
+    for key in resolved.fetched:
+        if entry_count(resolved.data.get(key)) > limits.max_prefetch_entries:
+            resolved.data.pop(key, None)
+            resolved.unavailable[key] = "too-many-entries"
+
+
 @dataclass
 class HookOutcome:
     """The cards, plus what the audit and metrics need."""
@@ -49,8 +102,11 @@ async def run_hook(
     deadline_seconds: float,
     max_pages: int,
     observe_fetch: FetchObserver | None = None,
+    limits: Limits = Limits(),
 ) -> HookOutcome:
-    """Cards for one hook call. Raises `PatientUnavailable` (412) and `InvalidFhir` (400)."""
+    """Cards for one hook call. Raises `TooManyResources` (413), `PatientUnavailable` (412)
+    and `InvalidFhir` (400)."""
+    check_limits(request, limits)
     context = request.context
     endpoint = None
     if request.fhirServer:
@@ -66,6 +122,7 @@ async def run_hook(
             max_pages=max_pages,
             observe=observe_fetch,
         )
+        _drop_oversized(resolved, limits)
     with span("cds.evaluate", hook=hook, profile=profile.id):
         patient_context = build_context(
             patient_id=context.patientId,

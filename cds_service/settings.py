@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     #: hosts whose fhirServer may be plain http (loopback always may); any other needs https
     fhir_http_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = 2_000_000
+    max_header_bytes: int = Field(default=65_536, ge=4096)
+    max_draft_orders: int = Field(default=100, ge=1)
+    max_prefetch_entries: int = Field(default=10_000, ge=1)
     request_timeout_seconds: float = 10.0
     pseudonym_key: str = "sandbox-only-pseudonymisation-key"
     retention_days: int = 365

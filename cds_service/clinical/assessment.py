@@ -6,7 +6,8 @@ stays a few lines of comparison against the profile.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from cds_service.clinical import dose as dose_logic
@@ -43,6 +44,8 @@ class Assessment:
     indication: str  # "rtu", "amm" or "missing"
     indication_evidence: str | None
     co_medications: tuple[MedicationFact, ...] = ()
+    # interaction rule code -> names of the co-medications in its ATC class (computed per call)
+    interaction_drugs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def today(self) -> date:
@@ -203,6 +206,7 @@ class PatientFacts:
     current: CurrentRegimen | None
     renal: RenalAssessment
     co_medications: tuple[MedicationFact, ...]
+    interaction_drugs: Mapping[str, tuple[str, ...]]
 
 
 def co_medications(context: PatientContext) -> tuple[MedicationFact, ...]:
@@ -212,11 +216,35 @@ def co_medications(context: PatientContext) -> tuple[MedicationFact, ...]:
     return tuple(fact for fact in (*active, *context.draft_orders) if not medication_logic.is_baclofen(fact))
 
 
+def medication_name(fact: MedicationFact) -> str:
+    """How a card names a medication: its text, else a display, else its first code."""
+    return (fact.text or next((c.display for c in fact.codes if c.display), None)
+            or (fact.codes[0].code if fact.codes else "?"))
+
+
+def interaction_drugs(co_meds: tuple[MedicationFact, ...], profile: Profile) -> dict[str, tuple[str, ...]]:
+    """For each interaction rule of the profile (`atc_value_set`), the distinct names of the
+    co-medications in its class, opioid substitution excepted. Computed once per call: every
+    draft of the order set shares it, so the work is linear in drafts plus co-medications."""
+    compatible = profile.value_set("opioid_substitution")
+    eligible = [fact for fact in co_meds if not compatible.first_match(fact.codes)]
+    found: dict[str, tuple[str, ...]] = {}
+    for code, rule in profile.rules.items():
+        if rule.atc_value_set is None:
+            continue
+        value_set = profile.value_set(rule.atc_value_set)
+        names = [medication_name(fact) for fact in eligible if value_set.first_match(fact.codes)]
+        found[code] = tuple(dict.fromkeys(names))
+    return found
+
+
 def patient_facts(context: PatientContext, profile: Profile) -> PatientFacts:
+    co_meds = co_medications(context)
     return PatientFacts(
         current=current_regimen(context, profile),
         renal=assess_renal(context, profile.renal),
-        co_medications=co_medications(context),
+        co_medications=co_meds,
+        interaction_drugs=interaction_drugs(co_meds, profile),
     )
 
 
@@ -242,4 +270,5 @@ def assess(order: MedicationFact, context: PatientContext, profile: Profile,
         indication=indication,
         indication_evidence=evidence,
         co_medications=facts.co_medications,
+        interaction_drugs=facts.interaction_drugs,
     )

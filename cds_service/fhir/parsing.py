@@ -65,6 +65,7 @@ def parse_resource(data: Any, location: str, expected: Collection[str] | None = 
         model_class = _model_class(resource_type)
     except (KeyError, ValueError, AttributeError, ImportError) as exc:
         raise InvalidFhir(location, f"unknown resourceType {resource_type!r}") from exc
+    _check_contained(data, location)
     try:
         return model_class.model_validate(data)
     except ValidationError as exc:
@@ -73,8 +74,25 @@ def parse_resource(data: Any, location: str, expected: Collection[str] | None = 
         raise InvalidFhir(label, _describe(dict(errors[0]))) from None
     except (ValueError, TypeError) as exc:  # validators of fhir.resources may raise these directly
         raise InvalidFhir(f"{location} ({resource_type})", str(exc)[:300]) from None
+    except KeyError as exc:  # fhir.resources looks nested resource types up in its own table
+        raise InvalidFhir(f"{location} ({resource_type})", f"unknown resource type {exc}"[:300]) from None
     except RecursionError:  # fhir_core validates nested elements recursively, in Python
         raise InvalidFhir(f"{location} ({resource_type})", TOO_DEEP) from None
+
+
+def _check_contained(data: dict[str, Any], location: str) -> None:
+    """Each contained resource names a FHIR resource type (fhir.resources would raise KeyError)."""
+    contained = data.get("contained")
+    if not isinstance(contained, list):
+        return
+    for index, item in enumerate(contained):
+        if isinstance(item, dict):
+            where = f"{location}.contained[{index}]"
+            contained_type = _resource_type(item, where, None)
+            try:
+                _model_class(contained_type)
+            except (KeyError, ValueError, AttributeError, ImportError):
+                raise InvalidFhir(where, f"unknown resourceType {contained_type!r}") from None
 
 
 MAX_DEPTH = 32

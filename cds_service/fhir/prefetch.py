@@ -98,8 +98,7 @@ async def resolve(
     if missing and endpoint is None:
         for key in missing:
             result.unavailable[key] = "no-fhir-server"
-    elif missing:
-        assert endpoint is not None
+    elif missing and endpoint is not None:
         await _fetch_all(result, missing, http, endpoint, patient_id, deadline_seconds, max_pages,
                          observe)
     if "patient" in result.unavailable:

@@ -63,6 +63,11 @@ class AuthError(Exception):
         self.reason = reason
 
 
+class ReplayCheckUnavailable(Exception):
+    """The replay store could not be read or written (database down): a valid token cannot be
+    told from a replayed one, so the call is refused with 503, never accepted unchecked."""
+
+
 class ReplayStore(Protocol):
     """Remembers `jti`s, shared by all service processes, until `expires_at`."""
 
@@ -140,7 +145,11 @@ class JwtVerifier:
         subject = _optional_string(claims, "sub")
         tenant = _optional_string(claims, "tenant")
         # last, so that a token rejected for another reason does not burn its jti
-        if not await self._replay.remember_jti(issuer, jti, remember_until):
+        try:
+            first_seen = await self._replay.remember_jti(issuer, jti, remember_until)
+        except Exception as exc:  # storage fault, not the caller's: 503, and the caller retries
+            raise ReplayCheckUnavailable(type(exc).__name__) from exc
+        if not first_seen:
             raise AuthError("replay")
         return VerifiedClient(
             issuer=issuer, subject=subject, tenant=tenant, jti=jti, expires_at=expires_at

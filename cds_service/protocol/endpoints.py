@@ -33,8 +33,8 @@ from cds_service.observability import metrics
 from cds_service.observability.logging import correlation_id, get_logger, log
 from cds_service.observability.privacy import pseudonymise
 from cds_service.observability.tracing import span
-from cds_service.pipeline import run_hook
-from cds_service.protocol.auth import AuthError, audience_for
+from cds_service.pipeline import Limits, TooManyResources, run_hook
+from cds_service.protocol.auth import AuthError, ReplayCheckUnavailable, audience_for
 from cds_service.protocol.discovery import SERVICES, discovery
 from cds_service.protocol.errors import ApiError, from_validation
 from cds_service.protocol.language import negotiate
@@ -44,6 +44,7 @@ from cds_service.state import AppState
 from cds_service.storage.repository import CardRecord, EvaluationRecord, FeedbackRecord
 
 logger = get_logger("http")
+REPLAY_RETRY_AFTER_SECONDS = 5
 
 
 class OrjsonResponse(JSONResponse):
@@ -75,6 +76,11 @@ async def authenticate(request: Request) -> None:
             path=request.url.path)
         raise ApiError(401, "unauthorized", "authentication required",
                        headers={"WWW-Authenticate": "Bearer"}) from None
+    except ReplayCheckUnavailable as exc:
+        log(logger, logging.ERROR, "replay check unavailable", error=str(exc), path=request.url.path)
+        raise ApiError(503, "replay-check-unavailable",
+                       "the token's replay protection cannot be checked (storage unavailable); retry",
+                       headers={"Retry-After": str(REPLAY_RETRY_AFTER_SECONDS)}) from None
 
 
 async def read_json(request: Request) -> Any:
@@ -198,7 +204,10 @@ async def _handle_hook(request: Request, call: _Call, started: float) -> tuple[R
                 deadline_seconds=state.settings.fhir_timeout_seconds,
                 max_pages=state.settings.fhir_max_pages,
                 observe_fetch=metrics.observe_fetch,
+                limits=Limits(state.settings.max_draft_orders, state.settings.max_prefetch_entries),
             )
+        except TooManyResources as exc:
+            raise ApiError(413, "too-many-resources", str(exc), exc.field) from None
         except PatientUnavailable as exc:
             log(logger, logging.WARNING, "patient unavailable", reason=exc.reason)
             raise ApiError(412, "patient-unavailable",

@@ -7,12 +7,23 @@ parses them with `fhir.resources` so that the protocol layer does not depend on 
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 JsonObject = dict[str, Any]
+
+
+def _no_nul(value: str) -> str:
+    """PostgreSQL text cannot hold NUL (SQLite can): refused at the edge, so that both databases
+    answer the same 400 instead of one storing it and the other failing the whole batch."""
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class WireModel(BaseModel):
@@ -39,11 +50,11 @@ class FhirAuthorization(WireModel):
 class OrderContext(WireModel):
     """Context of `order-sign` and `order-select`."""
 
-    userId: str = Field(min_length=1, max_length=512)
+    userId: Text = Field(min_length=1, max_length=512)
     patientId: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9\-\.]{1,64}$")
-    encounterId: str | None = Field(default=None, max_length=512)
+    encounterId: Text | None = Field(default=None, max_length=512)
     draftOrders: JsonObject
-    selections: list[str] | None = None
+    selections: list[Text] | None = None
 
     @field_validator("draftOrders")
     @classmethod
@@ -54,9 +65,9 @@ class OrderContext(WireModel):
 
 
 class HookRequest(WireModel):
-    hook: str = Field(min_length=1, max_length=128)
-    hookInstance: str = Field(min_length=1, max_length=128)
-    fhirServer: str | None = Field(default=None, max_length=2048)
+    hook: Text = Field(min_length=1, max_length=128)
+    hookInstance: Text = Field(min_length=1, max_length=128)
+    fhirServer: Text | None = Field(default=None, max_length=2048)
     fhirAuthorization: FhirAuthorization | None = None
     context: OrderContext
     prefetch: dict[str, JsonObject | None] | None = None
@@ -129,19 +140,32 @@ class Discovery(WireModel):
 
 
 class AcceptedSuggestion(WireModel):
-    id: str = Field(min_length=1, max_length=128)
+    id: Text = Field(min_length=1, max_length=128)
+
+
+class ReasonCoding(WireModel):
+    """An override reason as stored: the lengths are those of the feedback table's columns."""
+
+    system: Text | None = Field(default=None, max_length=256)
+    code: Text = Field(max_length=128)
+    display: Text | None = Field(default=None, max_length=1024)
 
 
 class OverrideReason(WireModel):
-    reason: Coding | None = None
-    userComment: str | None = Field(default=None, max_length=4000)
+    reason: ReasonCoding | None = None
+    userComment: Text | None = Field(default=None, max_length=4000)
 
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
+# Instants every database stores: PostgreSQL's range ends in year 294276, Python's in 9999, and a
+# far offset (`9999-12-31T23:59:59-23:59`) moves an instant past it once converted to UTC.
+TIMESTAMP_YEARS = (1900, 2200)
+
+
 class FeedbackItem(WireModel):
-    card: str = Field(min_length=1, max_length=128)
+    card: Text = Field(min_length=1, max_length=128)
     outcome: Literal["accepted", "overridden"]
     acceptedSuggestions: list[AcceptedSuggestion] | None = None
     overrideReason: OverrideReason | None = None
@@ -153,6 +177,20 @@ class FeedbackItem(WireModel):
         """CDS Hooks sends an ISO 8601 instant with a time zone; not a number, not a bare date."""
         if not isinstance(value, str) or not _RFC3339.match(value):
             raise ValueError("must be an ISO 8601 date-time with a time zone, e.g. 2026-03-10T10:00:00Z")
+        return value
+
+    @field_validator("outcomeTimestamp")
+    @classmethod
+    def _in_range(cls, value: datetime) -> datetime:
+        low, high = TIMESTAMP_YEARS
+        if not low <= value.year <= high:
+            raise ValueError(f"year must be between {low} and {high}")
+        try:
+            in_utc = value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"year must be between {low} and {high}") from None
+        if not low <= in_utc.year <= high:
+            raise ValueError(f"year must be between {low} and {high}")
         return value
 
 

@@ -91,7 +91,8 @@ class Repository:
                 ids = []
                 for row in rows:
                     key = (await connection.execute(insert(Evaluation), row)).inserted_primary_key
-                    assert key is not None
+                    if key is None:  # the driver did not report the new row's id
+                        raise RuntimeError("evaluation insert returned no primary key")
                     ids.append(key[0])
             cards = [{"card_uuid": card.uuid, "evaluation_id": evaluation_id, "indicator": card.indicator,
                       "rule_codes": card.rule_codes}

@@ -36,7 +36,8 @@ def main() -> None:
     args = parser.parse_args()
     # The same uvicorn settings as `baclofen-cds serve` (cds_service/cli.py).
     uvicorn.run(floor_app(args.response.read_bytes()), host="127.0.0.1", port=args.port, workers=1,
-                log_config=None, access_log=False, proxy_headers=True, server_header=False)
+                log_config=None, access_log=False, proxy_headers=True, server_header=False,
+                http="h11", h11_max_incomplete_event_size=65_536)
 
 
 if __name__ == "__main__":

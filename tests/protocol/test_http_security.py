@@ -263,3 +263,44 @@ async def test_slow_audit_write_records_the_status_that_was_sent(
         sent = str(response.status_code)
         assert after[sent] == before[sent] + 1
         assert await _audited_status(application, request["hookInstance"]) == response.status_code
+
+
+def _break_sqlite(database: Path) -> None:
+    for leftover in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        leftover.unlink(missing_ok=True)
+    database.mkdir()
+
+
+async def test_replay_store_down_is_503_not_500(secure_app: Starlette, secure: httpx.AsyncClient,
+                                                secure_settings: Settings, es_key: SigningKey) -> None:
+    """Database gone after start-up (the file replaced by a directory): a valid token cannot be
+    checked against replays, so the call is refused with 503 and Retry-After, never a 500."""
+    await secure_app.state.cds.engine.dispose()
+    _break_sqlite(Path(secure_settings.database_url.split("///", 1)[1]))
+    path = "/cds-services/baclofen-rtu"
+    response = await secure.post(path, json=hook_request(), headers=token(es_key, path))
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "replay-check-unavailable"
+    assert int(response.headers["retry-after"]) > 0
+    discovery = await secure.get("/cds-services", headers=token(es_key, "/cds-services"))
+    assert discovery.status_code == 503
+
+
+async def test_replay_store_on_a_closed_port_is_unavailable(es_key: SigningKey, tmp_path: Path) -> None:
+    from cds_service.protocol.auth import JwtVerifier, ReplayCheckUnavailable
+    from cds_service.protocol.jwks import JwksCache
+    from cds_service.storage.database import create_engine, session_factory
+    from cds_service.storage.repository import Repository
+
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(jwks_document(es_key)))
+    settings = Settings(auth="required", public_url=PUBLIC, trusted_issuers={ISSUER: TrustedIssuer(jwks=str(jwks))})
+    engine = create_engine("postgresql+asyncpg://cds:cds@127.0.0.1:9/cds")  # discard port: closed
+    try:
+        async with httpx.AsyncClient() as http:
+            verifier = JwtVerifier(settings, JwksCache(settings, http), Repository(session_factory(engine)))
+            path = PUBLIC + "/cds-services/baclofen-rtu"
+            with pytest.raises(ReplayCheckUnavailable):
+                await verifier.verify(bearer(mint(es_key, claims_for(ISSUER, path))), path)
+    finally:
+        await engine.dispose()

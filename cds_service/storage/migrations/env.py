@@ -38,7 +38,8 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
-    assert url is not None
+    if url is None:
+        raise RuntimeError("alembic configuration has no sqlalchemy.url")
     asyncio.run(_run_async(url))
 
 

@@ -140,6 +140,7 @@ def _check(args: argparse.Namespace) -> int:
                 base_url=settings.public_url,
                 deadline_seconds=settings.fhir_timeout_seconds,
                 max_pages=settings.fhir_max_pages,
+                page_size=settings.fhir_page_size,
             )
             return outcome.response()
 

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     profile: str = "rtu-2014"
     fhir_timeout_seconds: float = 2.0
     fhir_max_pages: int = 20
+    fhir_page_size: int = Field(default=200, ge=1, le=1000)
     max_body_bytes: int = 2_000_000
     request_timeout_seconds: float = 10.0
     pseudonym_key: str = "sandbox-only-pseudonymisation-key"

@@ -6,7 +6,13 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: run test lint typecheck pytest bench clean install
+.PHONY: run test lint typecheck pytest bench clean install fhirserver
+
+# The independent FHIR server of the fetch-mode tests (Medplum on Node, tests/fhirserver): its
+# npm packages, pinned by package-lock.json, installed when Node is there (else those tests skip).
+FHIRSERVER := tests/fhirserver
+FHIRSERVER_DEPS := $(FHIRSERVER)/node_modules/.package-lock.json
+NODE := $(shell command -v node 2>/dev/null)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +22,12 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 install: $(STAMP)
+
+$(FHIRSERVER_DEPS): $(FHIRSERVER)/package-lock.json $(FHIRSERVER)/package.json
+	cd $(FHIRSERVER) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+fhirserver: $(FHIRSERVER_DEPS)
 
 ## Run the service on 127.0.0.1:8080 with embedded defaults: SQLite file in ./var,
 ## sandbox mode (authentication OFF — the log says so), browser sandbox at /sandbox.
@@ -28,7 +40,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(if $(NODE),$(FHIRSERVER_DEPS))
 	PYTHONHASHSEED=0 $(BIN)/python -m pytest
 
 ## Install what the tests need and run them all (lint, types, unit, HTTP, integration).
@@ -38,4 +50,4 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.perf.bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(FHIRSERVER)/node_modules

@@ -148,6 +148,7 @@ def _check(args: argparse.Namespace) -> int:
                 deadline_seconds=settings.fhir_timeout_seconds,
                 max_pages=settings.fhir_max_pages,
                 limits=Limits(settings.max_draft_orders, settings.max_prefetch_entries),
+                page_size=settings.fhir_page_size,
             )
             return outcome.response()
 

@@ -17,7 +17,7 @@ from cds_service.clinical.profile import Language, Profile
 from cds_service.fhir import prefetch as prefetch_logic
 from cds_service.fhir.client import FhirEndpoint
 from cds_service.fhir.context_builder import build_context
-from cds_service.fhir.prefetch import FetchObserver
+from cds_service.fhir.prefetch import DEFAULT_PAGE_SIZE, FetchObserver
 from cds_service.observability.tracing import span
 from cds_service.protocol.models import HookRequest
 
@@ -101,6 +101,7 @@ async def run_hook(
     base_url: str,
     deadline_seconds: float,
     max_pages: int,
+    page_size: int = DEFAULT_PAGE_SIZE,
     observe_fetch: FetchObserver | None = None,
     limits: Limits = Limits(),
 ) -> HookOutcome:
@@ -120,6 +121,7 @@ async def run_hook(
             http=http,
             deadline_seconds=deadline_seconds,
             max_pages=max_pages,
+            page_size=page_size,
             observe=observe_fetch,
         )
         _drop_oversized(resolved, limits)

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     fhir_max_pages: int = 20
     #: hosts whose fhirServer may be plain http (loopback always may); any other needs https
     fhir_http_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    fhir_page_size: int = Field(default=200, ge=1, le=1000)
     max_body_bytes: int = 2_000_000
     max_header_bytes: int = Field(default=65_536, ge=4096)
     max_draft_orders: int = Field(default=100, ge=1)

@@ -601,6 +601,7 @@ class Scn:
     meds: Any = field(default_factory=list)
     observations: Any = field(default_factory=list)
     allergies: Any = field(default_factory=list)
+    statements: Any = field(default_factory=list)  # MedicationStatements (co-medications only)
     patient_prefetch_failed: bool = False
     drafts: list[dict[str, Any]] = field(default_factory=list)
     selections: list[str] | None = None
@@ -855,8 +856,56 @@ class Scn:
                 }
             ]
             res["medicationReference"] = {"reference": "#med1", "display": f"Baclofène {mg} mg"}
+        elif variant == "ref10":  # a separate Medication resource, brought by `_include`
+            med = self.medication("baclofen10", self.meds)
+            res["medicationReference"] = {"reference": f"Medication/{med['id']}", "display": "Baclofène 10 mg"}
         else:
             raise ValueError(variant)
+
+    def medication(self, key: str, into: list[dict[str, Any]]) -> dict[str, Any]:
+        """A Medication resource (once per product and list), as a search's `_include` brings it."""
+        if key == "baclofen10":
+            code = {"coding": [BACLOFEN_ATC], "text": "Baclofène 10 mg, comprimé sécable"}
+            ingredient = [{"itemCodeableConcept": {"coding": [BACLOFEN_RX_IN, BACLOFEN_SCT_SUBST], "text": "baclofène"},
+                           "isActive": True,
+                           "strength": {"numerator": qty(10, "mg", "mg"),
+                                        "denominator": qty(1, "comprimé", "TAB", ORDERABLE_FORM)}}]
+        else:
+            atc, disp, text, _ = DRUG[key]
+            code = {"coding": [{"system": ATC, "code": atc, "display": disp}], "text": text}
+            ingredient = []
+        mid = "med-" + stable_hex(self.name, "medication", key, n=8)
+        for existing in into:
+            if existing["resourceType"] == "Medication" and existing["id"] == mid:
+                return existing
+        res: dict[str, Any] = {"resourceType": "Medication", "id": mid, "code": code}
+        if ingredient:
+            res["form"] = {"coding": [{"system": ORDERABLE_FORM, "code": "TAB", "display": "Tablet"}],
+                           "text": "comprimé"}
+            res["ingredient"] = ingredient
+        into.append(res)
+        return res
+
+    def statement(self, key: str, status: str = "active", offset: int = -30, by_reference: bool = False,
+                  dosage: str | None = None) -> None:
+        """A MedicationStatement (what the patient reports taking), coded by ATC or pointing to a
+        Medication resource."""
+        res: dict[str, Any] = {"resourceType": "MedicationStatement", "id": self._id("ms"), "status": status}
+        if by_reference:
+            med = self.medication(key, self.statements)
+            res["medicationReference"] = {"reference": f"Medication/{med['id']}", "display": med["code"]["text"]}
+        elif key == "baclofen10":
+            res["medicationCodeableConcept"] = {"coding": [BACLOFEN_ATC], "text": "Baclofène 10 mg comprimé sécable"}
+        else:
+            atc, disp, text, _ = DRUG[key]
+            res["medicationCodeableConcept"] = {"coding": [{"system": ATC, "code": atc, "display": disp}],
+                                                "text": text}
+        res["subject"] = self.ref()
+        res["effectiveDateTime"] = self.dtm(offset, "09:30")
+        res["dateAsserted"] = self.dtm(-1, "10:00")
+        res["informationSource"] = self.ref()
+        res["dosage"] = [{"text": dosage or DRUG.get(key, ("", "", "", "selon prescription"))[3]}]
+        self.statements.append(res)
 
     def baclofen(
         self,
@@ -998,9 +1047,11 @@ class Scn:
             "total": len(items),
             "link": [{"relation": "self", "url": f"{FHIR_BASE}/{rtype}?{query}"}],
         }
-        if items:
+        if items:  # a Medication is what `_include` brings along: not a match, not counted
+            b["total"] = sum(1 for r in items if r["resourceType"] != "Medication")
             b["entry"] = [
-                {"fullUrl": f"{FHIR_BASE}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+                {"fullUrl": f"{FHIR_BASE}/{r['resourceType']}/{r['id']}", "resource": r,
+                 "search": {"mode": "include" if r["resourceType"] == "Medication" else "match"}}
                 for r in items
             ]
         return b
@@ -1074,6 +1125,9 @@ class Scn:
                 q + "&code=http://loinc.org|14682-9,2160-0,62238-1,98979-8,82810-3,29463-7",
             ),
             "allergies": self._bundle("AllergyIntolerance", self.allergies, q),
+            "medicationStatements": self._bundle(
+                "MedicationStatement", self.statements, q + "&status=active,intended,on-hold"
+            ),
         }
         return {
             "hook": self.hook,
@@ -3263,6 +3317,90 @@ s.suggest = {"dose": False, "delete": False}
 
 
 # ============================================================================================
+# 13. What a real FHIR server holds (issue 13): a long history, a Medication by reference,
+#     MedicationStatements. The fetch-mode golden run loads these into an independent server.
+# ============================================================================================
+s = add(
+    Scn(
+        "fetch-history-450-orders",
+        "450 medication orders on record: the whole history is read",
+        """Man aged 58 with years of hospital stays: 450 MedicationRequests on record, most of them
+            completed daily thiamine orders. The current baclofen order is 30 mg/day for 5 days,
+            the draft is 40 mg/day (a compliant step), and furosemide is active: ix-diuretic
+            fires. A FHIR server paging at 20 would need 23 pages (over the 20-page cap); the
+            templates ask for 200 a page. Nothing is missing, so no data-unavailable.""",
+        "2026-09-08T10:30",
+        Patient("Marchand", "Thierry", "1968-02-17", "male", "Lyon"),
+    )
+)
+s.baseline(egfr=88)
+s.comed("furosemide", offset=-60)
+s.history(10, start=-400, end=-300)
+s.current(tid(10), offset=-5)
+s.draft(split3(10, 15, 15))
+for i in range(450 - len(s.meds)):
+    s.comed("thiamine", status="completed", offset=-20 - 3 * i)
+expect(s, ["ix-diuretic"], ["titration-start", "titration-step", "titration-interval",
+                            "ix-antihypertensive", "ix-cns-depressant"])
+
+s = add(
+    Scn(
+        "fetch-medication-by-reference",
+        "Current baclofen order pointing to a separate Medication resource",
+        """Woman aged 47 on 40 mg/day (10 mg four times a day) for 6 days, prescribed through a
+            MedicationRequest whose medicationReference points to a separate Medication resource
+            (baclofen 10 mg tablet), as many EHRs record it. The draft is 60 mg/day: +20 mg is a
+            titration-step from the current 40 mg/day, not a first start.""",
+        "2026-09-15T11:00",
+        Patient("Perrin", "Nathalie", "1979-06-03", "female", "Bordeaux"),
+    )
+)
+s.baseline(egfr=95)
+s.current([L(10, 4)], offset=-6, med="ref10")
+s.draft(split3(20, 20, 20))
+expect(s, ["titration-step"], ["titration-start", "titration-interval"])
+
+s = add(
+    Scn(
+        "fetch-statements-comedications",
+        "Co-medications recorded as MedicationStatements",
+        """Man aged 61 on baclofen 30 mg/day for 5 days, draft 40 mg/day. His other treatments
+            are recorded as MedicationStatements (reported at admission): furosemide (coded),
+            amitriptyline (through a Medication resource) and levodopa about to begin
+            (intended). ix-diuretic, ix-tricyclic and ix-levodopa fire; nothing else interacts.""",
+        "2026-09-22T09:45",
+        Patient("Guerin", "Alain", "1965-01-29", "male", "Nantes"),
+    )
+)
+s.baseline(egfr=90)
+s.statement("furosemide", offset=-300)
+s.statement("amitriptyline", offset=-500, by_reference=True)
+s.statement("levodopa", status="intended", offset=0)
+s.current(tid(10), offset=-5)
+s.draft(split3(10, 15, 15))
+expect(s, ["ix-diuretic", "ix-tricyclic", "ix-levodopa"],
+       ["ix-antihypertensive", "ix-cns-depressant", "titration-start", "titration-step", "titration-interval"])
+
+s = add(
+    Scn(
+        "fetch-baclofen-statement-only",
+        "Baclofen known only from a MedicationStatement: not a current regimen",
+        """Woman aged 39 who reports taking baclofen 30 mg/day bought on another prescription; it
+            is recorded only as a MedicationStatement, with no prescription in this EHR. A
+            statement is a co-medication record, not a verified regimen (no prescriber, dosage or
+            start the titration rules can compare), so the draft at 30 mg/day is a first start:
+            titration-start fires and suggests 15 mg/day.""",
+        "2026-09-29T15:20",
+        Patient("Roux", "Claire", "1987-04-11", "female", "Lille"),
+    )
+)
+s.baseline(egfr=101)
+s.statement("baclofen10", offset=-40, dosage="1 comprimé 3 fois par jour")
+s.draft(tid(10))
+expect(s, ["titration-start"], ["titration-interval", "dose-specialist"])
+
+
+# ============================================================================================
 # Output
 # ============================================================================================
 README_HEAD = """# FHIR fixtures — clinical test scenarios
@@ -3296,7 +3434,8 @@ fhir_fixtures/validate_scenarios.py`); `--check` exits 1 if the files on disk ar
              "draftOrders": {"resourceType": "Bundle", "type": "collection",
                              "entry": [{"resource": <MedicationRequest status "draft">}]}},
  "prefetch": {"patient": <Patient>, "conditions": <Bundle searchset | null>,
-              "medications": <Bundle searchset of MedicationRequest | null>,
+              "medications": <Bundle searchset of MedicationRequest (+ included Medication) | null>,
+              "medicationStatements": <Bundle searchset of MedicationStatement (+ included Medication) | null>,
               "observations": <Bundle searchset of Observation | null>,
               "allergies": <Bundle searchset of AllergyIntolerance | null>}}
 ```

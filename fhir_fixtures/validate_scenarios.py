@@ -73,6 +73,7 @@ PREFETCH = {
     "patient": "Patient",
     "conditions": "Condition",
     "medications": "MedicationRequest",
+    "medicationStatements": "MedicationStatement",
     "observations": "Observation",
     "allergies": "AllergyIntolerance",
 }
@@ -183,15 +184,22 @@ class Checker:
         if b.get("type") != "searchset":
             self.err(f"{where}: Bundle type {b.get('type')!r}, expected searchset")
         entries = b.get("entry", [])
-        if b.get("total") != len(entries):
-            self.err(f"{where}: total {b.get('total')} != {len(entries)} entries")
+        matches = [e for e in entries if e.get("search", {}).get("mode") != "include"]
+        if b.get("total") != len(matches):
+            self.err(f"{where}: total {b.get('total')} != {len(matches)} matching entries")
         for i, e in enumerate(entries):
             r = e.get("resource", {})
-            self.resource(r, f"{where}.entry[{i}]", entry_type)
-            if e.get("search", {}).get("mode") != "match":
-                self.err(f"{where}.entry[{i}]: search.mode is not match")
+            mode = e.get("search", {}).get("mode")
+            if mode == "include":  # a Medication brought by `_include`
+                self.resource(r, f"{where}.entry[{i}]", "Medication")
+            else:
+                self.resource(r, f"{where}.entry[{i}]", entry_type)
+                if mode != "match":
+                    self.err(f"{where}.entry[{i}]: search.mode is not match")
             if not e.get("fullUrl", "").endswith(f"/{r.get('resourceType')}/{r.get('id')}"):
                 self.err(f"{where}.entry[{i}]: fullUrl does not match the resource")
+            if mode == "include":
+                continue
             subj = (r.get("subject") or r.get("patient") or {}).get("reference")
             if subj != f"Patient/{patient_id}":
                 self.err(f"{where}.entry[{i}]: subject {subj!r} is not the context patient")

@@ -131,6 +131,7 @@ def hook_request(
     medications: list[dict[str, Any]] | None = None,
     observations: list[dict[str, Any]] | None = None,
     allergies: list[dict[str, Any]] | None = None,
+    statements: list[dict[str, Any]] | None = None,
     omit: tuple[str, ...] = (),
     fhir_server: str | None = None,
     token: str | None = None,
@@ -140,6 +141,7 @@ def hook_request(
         "patient": patient_resource or patient(),
         "conditions": searchset(conditions if conditions is not None else [condition("F10.2")]),
         "medications": searchset(medications or []),
+        "medicationStatements": searchset(statements or []),
         "observations": searchset(observations if observations is not None else [egfr(90)]),
         "allergies": searchset(allergies or []),
     }

@@ -26,6 +26,7 @@ CHECKS_BY_KEY: dict[str, tuple[str, ...]] = {
     "conditions": ("indication", "ci-epilepsy", "ci-gluten", "ci-pregnancy", "ci-breastfeeding", "pr-*",
                    "renal-severe", "renal-moderate"),
     "medications": ("titration-*", "ix-*"),
+    "medicationStatements": ("ix-*",),
     "observations": ("renal-unknown", "ci-pregnancy", "ci-breastfeeding"),
     "allergies": ("ci-hypersensitivity",),
 }

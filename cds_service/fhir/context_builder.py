@@ -313,6 +313,13 @@ def build_context(
             medications.add(resource, where)
         else:
             med_resources.append((resource, where))
+    statements: list[tuple[dict[str, Any], str]] = []
+    for resource, where in bundle_entries(data.get("medicationStatements"), "prefetch.medicationStatements"):
+        if resource.get("resourceType") == "Medication":
+            medications.add(resource, where)
+        else:
+            check_resource(resource, where, ("MedicationStatement",))
+            statements.append((resource, where))
 
     draft_resources: list[tuple[dict[str, Any], str]] = []
     for resource, where in bundle_entries(draft_orders, "context.draftOrders"):
@@ -350,6 +357,7 @@ def build_context(
             fact = medication_fact(resource, None, medications, conditions_by_id, where,
                                    dosages=parse_dosages(resource, where))
         current.append(fact)
+    current.extend(_statement_fact(resource, medications, where) for resource, where in statements)
 
     observations: list[ObservationFact] = []
     for resource, where in bundle_entries(data.get("observations"), "prefetch.observations"):
@@ -414,23 +422,28 @@ def _is_relevant_observation(resource: dict[str, Any]) -> bool:
 def _statement_fact(
     resource: dict[str, Any], medications: MedicationIndex, location: str
 ) -> MedicationFact:
-    """A MedicationStatement counts as a co-medication (interactions), never as the regimen."""
+    """A MedicationStatement counts as a co-medication (interactions), never as the regimen: it
+    records what the patient says or was seen taking, without the prescriber's dosage and dates
+    that the titration rules compare (see docs/integrator-guide.md)."""
     codes = list(codes_of(resource.get("medicationCodeableConcept")))
+    text = _text(resource.get("medicationCodeableConcept"))
     medication = medications.resolve(
         resource, (resource.get("medicationReference") or {}).get("reference")
     )
     if medication is not None:
         check_resource(medication, f"{location}.medicationReference", ("Medication",))
         codes.extend(codes_of(medication.get("code")))
+        text = text or _text(medication.get("code"))
         for ingredient in medication.get("ingredient") or []:
             codes.extend(codes_of(ingredient.get("itemCodeableConcept")))
+    text = text or (resource.get("medicationReference") or {}).get("display")
     status = str(resource.get("status") or "unknown")
     return MedicationFact(
         id=resource.get("id"),
         status=status,
         intent="statement",
         codes=tuple(codes),
-        text=_text(resource.get("medicationCodeableConcept")),
+        text=text if isinstance(text, str) else None,
         authored_on=parse_date(resource.get("dateAsserted")),
         is_draft=False,
     )

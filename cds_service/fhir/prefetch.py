@@ -1,7 +1,14 @@
 """Prefetch first, then the FHIR server for what is missing, all within one deadline.
 
 A key that is absent, or holds an OperationOutcome (the EHR's own prefetch failed), is fetched
-concurrently from `fhirServer`. A `null` key means the EHR found nothing: an empty result.
+concurrently from `fhirServer`, with the `fhirAuthorization` token when the EHR sent one and
+anonymously otherwise (a server that refuses makes the key unavailable). A `null` key means the
+EHR found nothing: an empty result.
+
+The searches ask for large pages (`_count`, `CDS_FHIR_PAGE_SIZE`) so that a long history fits in
+the page cap, and for the `Medication` resources the orders and statements point to
+(`_include`). A server may ignore both: the next links are followed anyway, and a referenced
+Medication that did not come with the search is read by id (`medication_refs`).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import Any
 import httpx
 
 from cds_service.fhir import client as fhir_client
+from cds_service.fhir import medication_refs
 from cds_service.fhir.client import FhirEndpoint, FhirFetchError
 from cds_service.observability.tracing import span
 
@@ -27,16 +35,40 @@ OBSERVATION_CODES: tuple[str, ...] = (
     "82810-3", "63895-7", "29463-7",
 )
 
-PREFETCH_TEMPLATES: dict[str, str] = {
-    "patient": "Patient/{{context.patientId}}",
-    "conditions": "Condition?patient={{context.patientId}}",
-    "medications": "MedicationRequest?patient={{context.patientId}}",
-    "observations": "Observation?patient={{context.patientId}}&code="
-    + ",".join(f"http://loinc.org|{code}" for code in OBSERVATION_CODES),
-    "allergies": "AllergyIntolerance?patient={{context.patientId}}",
-}
+DEFAULT_PAGE_SIZE = 200
 
-SEARCH_KEYS = ("conditions", "medications", "observations", "allergies")
+# Status filters only where no status left out is one the rules read: MedicationRequest has none
+# (completed and stopped orders are the history: a previous course, a dose just reduced, an order
+# completed within 7 days that is still the current regimen), nor have Condition (a resolved
+# condition is still history) and AllergyIntolerance (one without clinicalStatus applies).
+# Observations: the rules read only final, amended and corrected results. MedicationStatements
+# are co-medications only, and only active, intended and on-hold ones count.
+_OBSERVATION_STATUSES = "final,amended,corrected"
+_STATEMENT_STATUSES = "active,intended,on-hold"
+
+
+def prefetch_templates(page_size: int = DEFAULT_PAGE_SIZE) -> dict[str, str]:
+    """The templates published in discovery and used to fetch what the EHR did not prefetch."""
+    count = f"&_count={page_size}"
+    return {
+        "patient": "Patient/{{context.patientId}}",
+        "conditions": "Condition?patient={{context.patientId}}" + count,
+        "medications": "MedicationRequest?patient={{context.patientId}}"
+        "&_include=MedicationRequest:medication" + count,
+        "medicationStatements": "MedicationStatement?patient={{context.patientId}}"
+        f"&status={_STATEMENT_STATUSES}&_include=MedicationStatement:medication" + count,
+        "observations": "Observation?patient={{context.patientId}}&code="
+        + ",".join(f"http://loinc.org|{code}" for code in OBSERVATION_CODES)
+        + f"&status={_OBSERVATION_STATUSES}" + count,
+        "allergies": "AllergyIntolerance?patient={{context.patientId}}" + count,
+    }
+
+
+PREFETCH_TEMPLATES: dict[str, str] = prefetch_templates()
+
+SEARCH_KEYS = ("conditions", "medications", "medicationStatements", "observations", "allergies")
+# Keys whose resources point to Medication resources that the search should bring along.
+MEDICATION_KEYS = frozenset({"medications", "medicationStatements"})
 
 FetchObserver = Callable[[str, float, str | None], None]
 
@@ -71,12 +103,16 @@ def _needs_fetch(prefetch: dict[str, Any] | None, key: str) -> bool:
 
 
 async def _fetch_one(
-    http: httpx.AsyncClient, endpoint: FhirEndpoint, key: str, patient_id: str, max_pages: int
+    http: httpx.AsyncClient, endpoint: FhirEndpoint, key: str, patient_id: str, max_pages: int,
+    page_size: int,
 ) -> Any:
-    query = render_query(PREFETCH_TEMPLATES[key], patient_id)
+    query = render_query(prefetch_templates(page_size)[key], patient_id)
     if key == "patient":
         return await fhir_client.read(http, endpoint, query)
-    return await fhir_client.search(http, endpoint, query, max_pages=max_pages)
+    bundle = await fhir_client.search(http, endpoint, query, max_pages=max_pages)
+    if key in MEDICATION_KEYS:
+        await medication_refs.add_missing_medications(http, endpoint, bundle)
+    return bundle
 
 
 async def resolve(
@@ -87,6 +123,7 @@ async def resolve(
     http: httpx.AsyncClient,
     deadline_seconds: float,
     max_pages: int,
+    page_size: int = DEFAULT_PAGE_SIZE,
     observe: FetchObserver | None = None,
 ) -> PrefetchResult:
     """Every prefetch key resolved, fetching what is missing concurrently within the deadline."""
@@ -100,7 +137,7 @@ async def resolve(
             result.unavailable[key] = "no-fhir-server"
     elif missing and endpoint is not None:
         await _fetch_all(result, missing, http, endpoint, patient_id, deadline_seconds, max_pages,
-                         observe)
+                         page_size, observe)
     if "patient" in result.unavailable:
         raise PatientUnavailable(result.unavailable["patient"])
     if result.data.get("patient") is None:  # `null`: the EHR has no such patient
@@ -116,6 +153,7 @@ async def _fetch_all(
     patient_id: str,
     deadline_seconds: float,
     max_pages: int,
+    page_size: int,
     observe: FetchObserver | None,
 ) -> None:
     async def timed(key: str) -> Any:
@@ -123,7 +161,7 @@ async def _fetch_all(
         error: str | None = None
         try:
             with span("cds.fhir.fetch", key=key):
-                return await _fetch_one(http, endpoint, key, patient_id, max_pages)
+                return await _fetch_one(http, endpoint, key, patient_id, max_pages, page_size)
         except FhirFetchError as exc:
             error = exc.reason
             raise

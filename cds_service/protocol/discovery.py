@@ -1,8 +1,12 @@
-"""The two CDS services this server offers, as published by `GET /cds-services`."""
+"""The two CDS services this server offers, as published by `GET /cds-services`.
+
+`SERVICES` carries the templates at the default page size; `discovery(page_size)` publishes them
+at the configured one (`CDS_FHIR_PAGE_SIZE`), the same the service uses when it fetches.
+"""
 
 from __future__ import annotations
 
-from cds_service.fhir.prefetch import PREFETCH_TEMPLATES
+from cds_service.fhir.prefetch import DEFAULT_PAGE_SIZE, PREFETCH_TEMPLATES, prefetch_templates
 from cds_service.protocol.models import Discovery, ServiceDefinition
 
 ORDER_SIGN = "baclofen-rtu"
@@ -36,5 +40,7 @@ SERVICES: dict[str, ServiceDefinition] = {
 }
 
 
-def discovery() -> Discovery:
-    return Discovery(services=list(SERVICES.values()))
+def discovery(page_size: int = DEFAULT_PAGE_SIZE) -> Discovery:
+    templates = prefetch_templates(page_size)
+    return Discovery(services=[service.model_copy(update={"prefetch": dict(templates)})
+                               for service in SERVICES.values()])

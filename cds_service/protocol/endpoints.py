@@ -98,7 +98,7 @@ async def get_discovery(request: Request) -> Response:
         await authenticate(request)
     except ApiError as error:
         return error_response(error)
-    return OrjsonResponse(discovery().model_dump(exclude_none=True))
+    return OrjsonResponse(discovery(state_of(request).settings.fhir_page_size).model_dump(exclude_none=True))
 
 
 def _service(service_id: str) -> Any:
@@ -203,6 +203,7 @@ async def _handle_hook(request: Request, call: _Call, started: float) -> tuple[R
                 base_url=state.settings.public_url,
                 deadline_seconds=state.settings.fhir_timeout_seconds,
                 max_pages=state.settings.fhir_max_pages,
+                page_size=state.settings.fhir_page_size,
                 observe_fetch=metrics.observe_fetch,
                 limits=Limits(state.settings.max_draft_orders, state.settings.max_prefetch_entries),
             )

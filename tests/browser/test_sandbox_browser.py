@@ -150,7 +150,8 @@ def test_composed_case_fires_collegial(page: Page, service: Service, artifacts: 
     assert dosage["timing"]["repeat"] | {"boundsPeriod": None} == {
         "frequency": 4, "period": 1, "periodUnit": "d", "boundsPeriod": None}
     assert request["context"]["selections"] == ["MedicationRequest/mr-draft-sandbox"]
-    assert set(request["prefetch"]) == {"patient", "conditions", "medications", "observations", "allergies"}
+    assert set(request["prefetch"]) == {"patient", "conditions", "medications", "medicationStatements",
+                                        "observations", "allergies"}
 
     page.check("#med-furosemide")
     page.click("#sign")

@@ -297,6 +297,7 @@ export function buildRequest(form, hook = "order-select") {
       medications: searchset("MedicationRequest", medications),
       observations: searchset("Observation", observations(form)),
       allergies: searchset("AllergyIntolerance", form.allergy ? [allergy()] : []),
+      medicationStatements: searchset("MedicationStatement", []),
     },
   };
   return withHook(request, hook);

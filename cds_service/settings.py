@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     otel_endpoint: str | None = None
     workers: int = 1
     fixtures_dir: str | None = None
+    terminology_dir: str = "./var/terminology"  # holds bdpm-index.json (`terminology import-bdpm`)
+    formulary: str | None = None  # hospital formulary CSV (UCD, local codes)
+    drug_code_systems: str | None = None  # extra URI=cis|cip|ucd aliases, comma-separated
 
     @field_validator("trusted_issuers", mode="before")
     @classmethod

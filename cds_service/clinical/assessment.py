@@ -43,6 +43,7 @@ class Assessment:
     indication: str  # "rtu", "amm" or "missing"
     indication_evidence: str | None
     co_medications: tuple[MedicationFact, ...] = ()
+    co_identities: tuple[medication_logic.DrugIdentity, ...] = ()  # one per co-medication
 
     @property
     def today(self) -> date:
@@ -203,6 +204,7 @@ class PatientFacts:
     current: CurrentRegimen | None
     renal: RenalAssessment
     co_medications: tuple[MedicationFact, ...]
+    co_identities: tuple[medication_logic.DrugIdentity, ...] = ()
 
 
 def co_medications(context: PatientContext) -> tuple[MedicationFact, ...]:
@@ -213,10 +215,12 @@ def co_medications(context: PatientContext) -> tuple[MedicationFact, ...]:
 
 
 def patient_facts(context: PatientContext, profile: Profile) -> PatientFacts:
+    others = co_medications(context)
     return PatientFacts(
         current=current_regimen(context, profile),
         renal=assess_renal(context, profile.renal),
-        co_medications=co_medications(context),
+        co_medications=others,
+        co_identities=tuple(medication_logic.identify(fact, profile.drug_vocabulary) for fact in others),
     )
 
 
@@ -242,4 +246,5 @@ def assess(order: MedicationFact, context: PatientContext, profile: Profile,
         indication=indication,
         indication_evidence=evidence,
         co_medications=facts.co_medications,
+        co_identities=facts.co_identities,
     )

@@ -1,5 +1,11 @@
-"""Interactions (warning) by ATC class of the active co-medications. Seed: « une
-surveillance particulière est nécessaire… ». Opioid substitution (N07BC) is compatible."""
+"""Interactions (warning) by drug class of the active co-medications. Seed: « une
+surveillance particulière est nécessaire… ». Opioid substitution (N07BC) is compatible.
+
+A class is a profile value set of ATC prefixes and substance names (DCI); a co-medication
+belongs to it by an ATC code (its own, or the BDPM / formulary entry of its CIS, CIP or UCD
+code) or by a substance. A co-medication that nothing identifies is reported
+(`comed-unidentified`): its interactions were not checked, which must not be silent.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +14,28 @@ from collections.abc import Callable, Sequence
 from cds_service.clinical.assessment import Assessment
 from cds_service.clinical.context import MedicationFact
 from cds_service.clinical.findings import Finding
+from cds_service.clinical.medication import DrugIdentity
 from cds_service.clinical.rules.common import finding
+from cds_service.clinical.valuesets import ValueSet
 
 INTERACTION_CODES = ("ix-diuretic", "ix-antihypertensive", "ix-tricyclic", "ix-cns-depressant",
                      "ix-levodopa")
+UNIDENTIFIED_LISTED = 2  # names shown in the summary (the detail lists all); the count says how many
+_NAME_CHARS = 32  # a summary stays within 140 characters
 
 
 def _name(fact: MedicationFact) -> str:
     return fact.text or next((c.display for c in fact.codes if c.display), None) or fact.codes[0].code
+
+
+def in_class(identity: DrugIdentity, value_set: ValueSet) -> bool:
+    """Whether the drug is in the class: by ATC prefix or by substance (the one lookup path)."""
+    return value_set.first_match(identity.atc) is not None or (
+        value_set.substance_match(identity.substances) is not None)
+
+
+def _pairs(a: Assessment) -> list[tuple[MedicationFact, DrugIdentity]]:
+    return list(zip(a.co_medications, a.co_identities, strict=True))
 
 
 def _interaction(code: str) -> Callable[[Assessment], Sequence[Finding]]:
@@ -25,16 +45,26 @@ def _interaction(code: str) -> Callable[[Assessment], Sequence[Finding]]:
             return []
         value_set = a.profile.value_set(name)
         compatible = a.profile.value_set("opioid_substitution")
-        drugs = []
-        for fact in a.co_medications:
-            if value_set.first_match(fact.codes) and not compatible.first_match(fact.codes):
-                drugs.append(_name(fact))
+        drugs = [_name(fact) for fact, identity in _pairs(a)
+                 if in_class(identity, value_set) and not in_class(identity, compatible)]
         unique = list(dict.fromkeys(drugs))
         return [finding(a, code, drug=", ".join(unique))] if unique else []
 
     rule.__name__ = code.replace("-", "_")
-    rule.__doc__ = f"Rule {code}: an active co-medication in the ATC class of the profile."
+    rule.__doc__ = f"Rule {code}: an active co-medication in the drug class of the profile."
     return rule
 
 
-RULES = tuple(_interaction(code) for code in INTERACTION_CODES)
+def comed_unidentified(a: Assessment) -> Sequence[Finding]:
+    """Rule comed-unidentified: co-medications no code, index or substance name identifies."""
+    names = list(dict.fromkeys(_name(fact) for fact, identity in _pairs(a) if not identity.identified))
+    if not names:
+        return []
+    short = [name if len(name) <= _NAME_CHARS else name[:_NAME_CHARS - 1] + "…"
+             for name in names[:UNIDENTIFIED_LISTED]]
+    shown = ", ".join(short) + (", …" if len(names) > UNIDENTIFIED_LISTED else "")
+    return [finding(a, "comed-unidentified", variant="one" if len(names) == 1 else None,
+                    count=len(names), drugs=shown, all=", ".join(names))]
+
+
+RULES = (*(_interaction(code) for code in INTERACTION_CODES), comed_unidentified)

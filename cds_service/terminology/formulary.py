@@ -54,6 +54,8 @@ def read_formulary(path: Path) -> list[tuple[str, str, DrugEntry]]:
         raise FormularyError(f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(COLUMNS)})")
     found = []
     for number, raw in enumerate(reader, start=2):
+        if None in raw:
+            raise FormularyError(f"{path} line {number}: more fields than columns (quote a value with a comma)")
         row = {(key or "").strip().lower(): (value or "").strip() for key, value in raw.items()}
         if not row.get("code"):
             continue

@@ -358,6 +358,37 @@ def product_strength(med: MedicationFact) -> Strength | None:
     return None
 
 
+@dataclass(frozen=True)
+class Tablet:
+    """The tablet an order names by code (product table, BDPM, formulary) or by its Medication:
+    the unit every suggested intake must be a whole number of (half a tablet when scored)."""
+
+    strength_mg: float
+    scored: bool
+    name: str
+
+    @property
+    def unit_mg(self) -> float:
+        return self.strength_mg / 2 if self.scored else self.strength_mg
+
+
+def ordered_tablet(med: MedicationFact) -> Tablet | None:
+    """The coded tablet product of the order, or None (text-only, liquid, unknown strength:
+    suggestions then use the profile's unit, half of a 10 mg tablet)."""
+    for product in _products(med):
+        if product.form == "tablet" and product.strength_mg:
+            return Tablet(product.strength_mg, product.scored, product.name)
+        if product.form != "tablet":
+            return None
+    if med.strength_mg is not None and med.strength_mg > 0:
+        texts = [fold(text) for text in _texts(med)]
+        if any("solution" in text or "buvable" in text or "suspension" in text for text in texts):
+            return None
+        return Tablet(float(med.strength_mg), any("secable" in text for text in texts),
+                      next(iter(_texts(med)), f"{med.strength_mg:g} mg"))
+    return None
+
+
 def strength_mg(med: MedicationFact) -> float | None:
     """mg of baclofen per tablet, or per mL for an oral solution or suspension.
 

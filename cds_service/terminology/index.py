@@ -5,11 +5,12 @@ Loaded once at start-up (`load`); evaluation only does dictionary lookups.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from cds_service.terminology.bdpm import INDEX_NAME
 from cds_service.terminology.entries import DrugEntry
@@ -34,18 +35,22 @@ class Terminology:
     """BDPM products by CIS, CIP13 and CIP7; formulary rows by (system, code) and (kind, code)."""
 
     systems: CodeSystems = field(default_factory=CodeSystems)
-    products: dict[str, DrugEntry] = field(default_factory=dict)
+    products: dict[str, Any] = field(default_factory=dict)  # CIS -> index JSON, read on first use
     cip13: dict[str, str] = field(default_factory=dict)
     cip7: dict[str, str] = field(default_factory=dict)
     formulary_by_system: dict[tuple[str, str], DrugEntry] = field(default_factory=dict)
     formulary_by_kind: dict[tuple[Kind, str], DrugEntry] = field(default_factory=dict)
+    _entries: dict[str, DrugEntry] = field(default_factory=dict, repr=False)
 
     @property
     def empty(self) -> bool:
         return not self.products and not self.formulary_by_system
 
     def add_bdpm(self, index: Mapping[str, Any]) -> None:
-        self.products.update({cis: DrugEntry.from_json(data) for cis, data in index["products"].items()})
+        # Kept as parsed JSON: building 16,000 entries at start-up would cost more than the few
+        # a patient's orders ever name (start-up must stay well under a second).
+        self.products.update(index["products"])
+        self._entries.clear()
         self.cip13.update(index.get("cip13", {}))
         self.cip7.update(index.get("cip7", {}))
 
@@ -59,12 +64,22 @@ class Terminology:
                 self.formulary_by_kind[(kind, code)] = entry
             self.formulary_by_system[(system.rstrip("/"), code)] = entry
 
+    def product(self, cis: str) -> DrugEntry | None:
+        """The BDPM product of a CIS code (built from the index on first use, then kept)."""
+        entry = self._entries.get(cis)
+        if entry is None:
+            data = self.products.get(cis)
+            if data is None:
+                return None
+            entry = self._entries[cis] = DrugEntry.from_json(data)
+        return entry
+
     def _bdpm(self, drug: DrugCode) -> DrugEntry | None:
         if drug.kind == "cis":
-            return self.products.get(drug.code)
+            return self.product(drug.code)
         if drug.kind == "cip":
             cis = self.cip13.get(drug.code) if len(drug.code) == 13 else self.cip7.get(drug.code)
-            return self.products.get(cis) if cis is not None else None
+            return self.product(cis) if cis is not None else None
         return None
 
     def identify(self, system: str, code: str) -> Identified | None:
@@ -91,7 +106,7 @@ def load(directory: Path | None, formulary: Path | None,
     """The terminology from `directory/bdpm-index.json` (when present) and the formulary file."""
     terminology = Terminology(systems=CodeSystems(aliases))
     if directory is not None and (directory / INDEX_NAME).is_file():
-        terminology.add_bdpm(json.loads((directory / INDEX_NAME).read_text(encoding="utf-8")))
+        terminology.add_bdpm(orjson.loads((directory / INDEX_NAME).read_bytes()))
     if formulary is not None:
         terminology.add_formulary(read_formulary(formulary))
     return terminology

@@ -48,6 +48,7 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.perf.bench
+	$(BIN)/python -m tests.perf.terminology
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(FHIRSERVER)/node_modules

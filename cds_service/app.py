@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,6 +38,7 @@ from cds_service.state import AppState
 from cds_service.storage.audit import AuditWriter
 from cds_service.storage.database import check_ready, create_engine, session_factory
 from cds_service.storage.repository import Repository
+from cds_service.terminology import Terminology, install, load_configured
 
 logger = get_logger("app")
 
@@ -69,12 +71,24 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return endpoints.OrjsonResponse({"error": "internal", "message": "internal error"}, status_code=500)
 
 
+def install_configured(settings: Settings) -> Terminology:
+    """Load the BDPM index and formulary the settings name and make them the active ones."""
+    terminology = load_configured(settings.terminology_dir, settings.formulary, settings.drug_code_systems)
+    install(terminology)
+    return terminology
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         profile = load_profile(settings.profile)
+        started = time.perf_counter()
+        terminology = install_configured(settings)
+        log(logger, logging.INFO, "terminology loaded", products=len(terminology.products),
+            formulary=len(terminology.formulary_by_system),
+            seconds=round(time.perf_counter() - started, 3))
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
                                max_overflow=settings.db_max_overflow)
         await check_ready(engine, settings.database_url)

@@ -5,6 +5,7 @@
   migrate   upgrade the database schema (Alembic)
   purge     delete audit and feedback rows older than the retention
   fixtures  list or show the FHIR scenarios of fhir_fixtures/
+  terminology import-bdpm DIR | lookup CODE   French drug codes (BDPM index, formulary)
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ def _serve(args: argparse.Namespace) -> int:
         load_profile(settings.profile)
     except ProfileError as exc:
         print(f"baclofen-cds: invalid rule profile: {exc}", file=sys.stderr)
+        return 3
+    problem = _terminology_problem(settings)
+    if problem is not None:
+        print(f"baclofen-cds: invalid terminology: {problem}", file=sys.stderr)
         return 3
     if settings.auto_migrate:
         try:
@@ -100,6 +105,19 @@ async def _database_problem(url: str) -> str | None:
     return None
 
 
+def _terminology_problem(settings: Any) -> str | None:
+    """Load (and install) the BDPM index and formulary; why they cannot be read, if so."""
+    from cds_service.app import install_configured
+    from cds_service.terminology.bdpm import BdpmError
+    from cds_service.terminology.formulary import FormularyError
+
+    try:
+        install_configured(settings)
+    except (OSError, ValueError, BdpmError, FormularyError) as exc:
+        return str(exc)
+    return None
+
+
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
@@ -134,6 +152,9 @@ def _check(args: argparse.Namespace) -> int:
     if request.hook not in ("order-sign", "order-select"):
         return _error(f"{args.request}: unsupported hook {request.hook!r}")
     offline = request.model_copy(update={"fhirServer": None, "fhirAuthorization": None})
+    problem = _terminology_problem(settings)
+    if problem is not None:
+        return _error(f"invalid terminology: {problem}")
 
     async def run() -> dict[str, Any]:
         async with new_http_client() as http:
@@ -214,6 +235,35 @@ def _fixtures(args: argparse.Namespace) -> int:
     return 0
 
 
+def _terminology(args: argparse.Namespace) -> int:
+    from cds_service.terminology import load_configured
+    from cds_service.terminology.bdpm import BdpmError, import_bdpm
+
+    settings = get_settings()
+    if args.action == "import-bdpm":
+        try:
+            counts = import_bdpm(Path(args.argument), Path(settings.terminology_dir))
+        except (OSError, BdpmError) as exc:
+            return _error(f"import-bdpm: {exc}")
+        print(json.dumps({"index": str(Path(settings.terminology_dir) / "bdpm-index.json"), **counts}))
+        return 0
+    try:
+        terminology = load_configured(settings.terminology_dir, settings.formulary, settings.drug_code_systems)
+    except (OSError, ValueError) as exc:
+        return _error(f"invalid terminology: {exc}")
+    system, _, code = args.argument.rpartition("|")
+    if not system and len(code) == 7 and code.isdigit():
+        system = "urn:oid:1.2.250.1.213.2.3.2"  # a bare 7-digit code: read as a CIP7
+    found = terminology.identify(system, code)
+    if found is None:
+        read = terminology.recognised(system, code)
+        kind = f" (a {read.kind.upper()} code by its {read.via}, not in the index)" if read else ""
+        return _error(f"{args.argument}: unknown code{kind}")
+    print(json.dumps({"code": code, "kind": found.kind, "recognised_by": found.via,
+                      "source": found.entry.source, **found.entry.to_json()}, ensure_ascii=False, indent=2))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="baclofen-cds",
@@ -246,6 +296,16 @@ def parser() -> argparse.ArgumentParser:
     fixtures.add_argument("action", choices=["list", "show"])
     fixtures.add_argument("name", nargs="?", help="scenario name (for show)")
     fixtures.set_defaults(func=_fixtures)
+
+    terminology = commands.add_parser(
+        "terminology", help="import the BDPM files or look up a French drug code",
+        description="import-bdpm DIR: read CIS_bdpm.txt, CIS_CIP_bdpm.txt, CIS_COMPO_bdpm.txt "
+        "(and CIS_MITM.txt if present) from DIR and write bdpm-index.json into CDS_TERMINOLOGY_DIR. "
+        "lookup CODE: show what a CIS, CIP7, CIP13 or UCD code (or SYSTEM|CODE) names, from the "
+        "index and CDS_FORMULARY.")
+    terminology.add_argument("action", choices=["import-bdpm", "lookup"])
+    terminology.add_argument("argument", help="the BDPM directory (import-bdpm) or the code (lookup)")
+    terminology.set_defaults(func=_terminology)
     return root
 
 

@@ -5,13 +5,16 @@ Shared by the HTTP endpoint and the offline `check` command, so both give the sa
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import httpx
 
+from cds_service.clinical import medication as medication_logic
 from cds_service.clinical.cards import RULES_EXTENSION, CardRequest, build_cards
+from cds_service.clinical.context import PatientContext
 from cds_service.clinical.engine import Hook, evaluate
 from cds_service.clinical.profile import Language, Profile
 from cds_service.fhir import prefetch as prefetch_logic
@@ -81,6 +84,7 @@ class HookOutcome:
 
     cards: list[dict[str, Any]]
     unavailable: dict[str, str] = field(default_factory=dict)
+    drug_codes: dict[str, int] = field(default_factory=dict)  # "cip/shape/unknown" -> count (no patient data)
 
     @property
     def rule_codes(self) -> list[str]:
@@ -145,4 +149,14 @@ async def run_hook(
                 base_url=base_url,
             ),
         )
-    return HookOutcome(cards=cards, unavailable=resolved.unavailable)
+    return HookOutcome(cards=cards, unavailable=resolved.unavailable, drug_codes=drug_code_counts(patient_context))
+
+
+def drug_code_counts(context: PatientContext) -> dict[str, int]:
+    """French drug codes of the call by kind, how the system was recognised (URI or shape) and
+    whether the index knew them: for the log, so that codes read by shape are visible."""
+    counts: Counter[str] = Counter()
+    for fact in (*context.medications, *context.draft_orders):
+        for kind, via, known in medication_logic.identify(fact).french_codes:
+            counts[f"{kind}/{via}/{'known' if known else 'unknown'}"] += 1
+    return dict(counts)

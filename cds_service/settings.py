@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     metrics_token: str | None = None
     workers: int = 1
     fixtures_dir: str | None = None
+    terminology_dir: str = "./var/terminology"  # holds bdpm-index.json (`terminology import-bdpm`)
+    formulary: str | None = None  # hospital formulary CSV (UCD, local codes)
+    drug_code_systems: str | None = None  # extra URI=cis|cip|ucd aliases, comma-separated
 
     @field_validator("trusted_issuers", mode="before")
     @classmethod

@@ -285,6 +285,42 @@ MED_VARIANTS: dict[str, float | None] = {
     "text": None,  # text only: "Baclofène 10 mg comprimé" (use mg doses with it)
 }
 
+# French drug codes (issue 13). Systems as French FHIR profiles send them; the products are in
+# the fixture BDPM subset (terminology/bdpm, official layout) or the fixture formulary. The
+# baclofen CIP codes are the real ones of the product table; the other CIS / CIP / UCD codes
+# are illustrative (right shape, not checked against the live BDPM).
+SYS_CIS = "https://smt.esante.gouv.fr/terminologie-bdpm"
+SYS_CIS_OID = "urn:oid:1.2.250.1.213.2.3.1"
+SYS_CIP_UCD = "https://smt.esante.gouv.fr/terminologie-cip_ucd"
+SYS_CIP_OID = "urn:oid:1.2.250.1.213.2.3.2"
+SYS_UCD = "http://data.esante.gouv.fr/ansm/medicament/UCD"
+SYS_LOCAL_CIP = "https://ehr.example-hospital.fr/fhir/sid/cip"  # unknown to the service: read by shape
+SYS_LIVRET = "https://ehr.example-hospital.fr/fhir/sid/livret-pharmacie"  # local formulary codes
+FR_TERMINOLOGY = {"bdpm": "terminology/bdpm", "formulary": "terminology/formulary.csv"}
+# key -> (system, code, display, French dosage text); no ATC, no RxNorm, no free text.
+FR_DRUG: dict[str, tuple[str, str, str, str]] = {
+    "lasilix": (SYS_CIP_UCD, "3400931170410", "LASILIX 40 mg, comprimé sécable", "1 comprimé le matin"),
+    "amlor": (SYS_CIS, "69000002", "AMLOR 5 mg, gélule", "1 gélule le soir"),
+    "laroxyl": (SYS_LOCAL_CIP, "3400930000201", "LAROXYL 25 mg, comprimé pelliculé", "1 comprimé au coucher"),
+    "zopiclone_ucd": (SYS_UCD, "3400890000017", "ZOPICLONE 7,5 mg cp", "1 comprimé au coucher"),
+    "modopar": (SYS_CIS_OID, "69000005", "MODOPAR 125 (100 mg/25 mg), gélule", "1 gélule 3 fois par jour"),
+    "methadone": (SYS_CIP_OID, "3400930000409", "METHADONE AP-HP 40 mg, gélule", "60 mg le matin"),
+    "mopral": (SYS_CIP_UCD, "3400930000508", "MOPRAL 20 mg, gélule gastro-résistante", "1 gélule le matin"),
+    "tramadol_livret": (SYS_LIVRET, "PH-0427", "Tramadol 50 mg gél (livret)", "1 gélule 3 fois par jour"),
+    "unknown_cip": (SYS_CIP_UCD, "3400939999996", "", "1 comprimé le matin"),
+    "unknown_local": (SYS_LIVRET, "PH-9999", "Spécialité hors livret", "1 sachet le soir"),
+}
+# Baclofen orders coded only by a French code: variant -> (system, code, display)
+FR_BACLOFEN: dict[str, tuple[str, str, str]] = {
+    "fr-lioresal-cip13": (SYS_CIP_UCD, "3400931716181", "LIORESAL 10 mg, comprimé sécable"),
+    "fr-generic-cis": (SYS_CIS, "69000015", "BACLOFENE EXEMPLE 10 mg, comprimé sécable"),
+    "fr-baclocur10-cis": (SYS_CIS, "69000011", "BACLOCUR 10 mg, comprimé pelliculé sécable"),
+    "fr-baclocur20-cip13": (SYS_CIP_OID, "3400930163597", "BACLOCUR 20 mg, comprimé pelliculé sécable"),
+    "fr-baclocur30-cip13": (SYS_CIP_UCD, "3400930186886", "BACLOCUR 30 mg, comprimé pelliculé sécable"),
+    "fr-baclocur40-cip7": (SYS_CIP_OID, "3016366", "BACLOCUR 40 mg, comprimé pelliculé sécable"),
+    "fr-baclocur30-ucd": (SYS_UCD, "3400890000024", "BACLOCUR 30 mg cp pell séc (UCD)"),
+}
+
 PRACTITIONERS = {
     "addicto": "pra-lambert-addictologie",
     "gp": "pra-moreau-medecine-generale",
@@ -325,6 +361,7 @@ RULE_CODES = [
     "ix-tricyclic",
     "ix-cns-depressant",
     "ix-levodopa",
+    "comed-unidentified",
     "rtu-register",
     "monitoring",
     "indication-missing",
@@ -609,6 +646,9 @@ class Scn:
     # (a decreasing schedule is offered), delete (a delete action is / is not offered), dose
     # (False: no dose suggestion at all)
     suggest: dict[str, Any] | None = None
+    # French terminology the service must have loaded (paths relative to fhir_fixtures/):
+    # {"bdpm": "terminology/bdpm", "formulary": "terminology/formulary.csv"}
+    terminology: dict[str, str] | None = None
     _n: int = 0
 
     # -- identities ---------------------------------------------------------------------------
@@ -807,7 +847,29 @@ class Scn:
         }
         self.meds.append(res)
 
+    def comed_fr(self, key: str, status: str = "active", offset: int = -120) -> None:
+        """A co-medication coded only by a French code (CIS, CIP13, UCD or a local code)."""
+        system, code, display, dtext = FR_DRUG[key]
+        res = {
+            "resourceType": "MedicationRequest",
+            "id": self._id("mr"),
+            "status": status,
+            "intent": "order",
+            "category": [{"coding": [{"system": MR_CAT, "code": "community"}]}],
+            "medicationCodeableConcept": {"coding": [{"system": system, "code": code,
+                                                      **({"display": display} if display else {})}]},
+            "subject": self.ref(),
+            "authoredOn": self.dtm(offset, "10:40"),
+            "requester": {"reference": f"Practitioner/{PRACTITIONERS['gp']}"},
+            "dosageInstruction": [{"text": dtext, "route": ROUTE_ORAL}],
+        }
+        self.meds.append(res)
+
     def _baclofen_med(self, variant: str, res: dict[str, Any]) -> None:
+        if variant in FR_BACLOFEN:
+            system, code, display = FR_BACLOFEN[variant]
+            res["medicationCodeableConcept"] = {"coding": [{"system": system, "code": code, "display": display}]}
+            return
         if variant == "atc10":
             res["medicationCodeableConcept"] = {"coding": [BACLOFEN_ATC], "text": "Baclofène 10 mg comprimé sécable"}
         elif variant == "atc":
@@ -1154,6 +1216,8 @@ class Scn:
         ]
         if self.suggest is not None:
             lines.append(f"suggest: {json.dumps(self.suggest, sort_keys=True)}")
+        if self.terminology is not None:
+            lines.append(f"terminology: {json.dumps(self.terminology, sort_keys=True)}")
         return "\n".join(lines) + "\n"
 
     def sanity(self) -> None:
@@ -3403,6 +3467,170 @@ expect(s, ["titration-start"], ["titration-interval", "dose-specialist"])
 # ============================================================================================
 # Output
 # ============================================================================================
+# ============================================================================================
+# French drug codes (issue 13): co-medications and baclofen orders coded only by CIS / CIP / UCD
+# ============================================================================================
+# The fixture BDPM subset, in the official layout (no header, tab-separated, UTF-8, a
+# stray trailing tab on composition lines; LF line ends), and the fixture hospital formulary.
+FR_BDPM_CIS = [
+    ("69000001", "LASILIX 40 mg, comprimé sécable", "comprimé sécable"),
+    ("69000002", "AMLOR 5 mg, gélule", "gélule"),
+    ("69000003", "LAROXYL 25 mg, comprimé pelliculé", "comprimé pelliculé"),
+    ("69000005", "MODOPAR 125 (100 mg/25 mg), gélule", "gélule"),
+    ("69000006", "METHADONE AP-HP 40 mg, gélule", "gélule"),
+    ("69000007", "MOPRAL 20 mg, gélule gastro-résistante", "gélule gastro-résistante"),
+    ("69000010", "LIORESAL 10 mg, comprimé sécable", "comprimé sécable"),
+    ("69000011", "BACLOCUR 10 mg, comprimé pelliculé sécable", "comprimé pelliculé sécable"),
+    ("69000012", "BACLOCUR 20 mg, comprimé pelliculé sécable", "comprimé pelliculé sécable"),
+    ("69000013", "BACLOCUR 30 mg, comprimé pelliculé sécable", "comprimé pelliculé sécable"),
+    ("69000014", "BACLOCUR 40 mg, comprimé pelliculé sécable", "comprimé pelliculé sécable"),
+    ("69000015", "BACLOFENE EXEMPLE 10 mg, comprimé sécable", "comprimé sécable"),
+]
+FR_BDPM_CIP = [  # (CIS, CIP7, CIP13)
+    ("69000001", "3117041", "3400931170410"), ("69000003", "3000020", "3400930000201"),
+    ("69000006", "3000040", "3400930000409"), ("69000007", "3000050", "3400930000508"),
+    ("69000010", "3171618", "3400931716181"), ("69000012", "3016359", "3400930163597"),
+    ("69000013", "3018688", "3400930186886"), ("69000014", "3016366", "3400930163665"),
+]
+FR_BDPM_COMPO = [  # (CIS, element, substance code, name, strength, reference, nature, link)
+    ("69000001", "comprimé", "02345", "FUROSÉMIDE", "40 mg", "un comprimé", "SA", "1"),
+    ("69000002", "gélule", "04567", "BÉSILATE D'AMLODIPINE", "6,94 mg", "une gélule", "SA", "1"),
+    ("69000002", "gélule", "04568", "AMLODIPINE", "5 mg", "une gélule", "FT", "1"),
+    ("69000003", "comprimé", "05678", "CHLORHYDRATE D'AMITRIPTYLINE", "28,28 mg", "un comprimé", "SA", "1"),
+    ("69000003", "comprimé", "05679", "AMITRIPTYLINE", "25 mg", "un comprimé", "FT", "1"),
+    ("69000005", "gélule", "03456", "LÉVODOPA", "100 mg", "une gélule", "SA", "1"),
+    ("69000005", "gélule", "03457", "CHLORHYDRATE DE BENSÉRAZIDE", "28,5 mg", "une gélule", "SA", "2"),
+    ("69000005", "gélule", "03458", "BENSÉRAZIDE", "25 mg", "une gélule", "FT", "2"),
+    ("69000006", "gélule", "06789", "CHLORHYDRATE DE MÉTHADONE", "40 mg", "une gélule", "SA", "1"),
+    ("69000007", "gélule", "07890", "OMÉPRAZOLE", "20 mg", "une gélule", "SA", "1"),
+    *[(cis, "comprimé", "01234", "BACLOFÈNE", f"{mg} mg", "un comprimé", "SA", "1")
+      for cis, mg in (("69000010", 10), ("69000011", 10), ("69000012", 20), ("69000013", 30),
+                      ("69000014", 40), ("69000015", 10))],
+]
+FR_FORMULARY = """system,code,display,substance,atc,strength,unit,form,scored
+ucd,3400890000017,ZOPICLONE 7.5 mg cp,zopiclone,N05CF01,7.5,mg,comprimé pelliculé sécable,oui
+ucd,3400890000024,BACLOCUR 30 mg cp pell séc,baclofène,M03BX01,30,mg,comprimé pelliculé sécable,oui
+""" + SYS_LIVRET + """,PH-0427,Tramadol 50 mg gélule,chlorhydrate de tramadol,,50,mg,gélule,non
+"""
+
+
+def fr_bdpm_files() -> dict[str, str]:
+    def lines(rows: list[tuple[str, ...]], trailing: str = "") -> str:
+        return "".join("\t".join(row) + trailing + "\n" for row in rows)
+
+    cis = [(c, name, form, "orale", "Autorisation active", "Procédure nationale", "Commercialisée",
+            "01/01/2000", "", "", " LABORATOIRE EXEMPLE", "Non") for c, name, form in FR_BDPM_CIS]
+    cip = [(c, cip7, "plaquette(s) de 30 unité(s)", "Présentation active",
+            "Déclaration de commercialisation", "01/01/2000", cip13, "oui", "65%", "", "", "", "")
+           for c, cip7, cip13 in FR_BDPM_CIP]
+    return {"CIS_bdpm.txt": lines(cis), "CIS_CIP_bdpm.txt": lines(cip),
+            "CIS_COMPO_bdpm.txt": lines(FR_BDPM_COMPO, "\t")}
+
+
+def fr_case(s: Scn) -> None:
+    s.terminology = dict(FR_TERMINOLOGY)
+    pr_case(s)
+
+
+FR_QUIET = ["titration-step", "titration-interval"]
+FR_IX_CASES = [
+    ("fr-ix-diuretic-lasilix-cip13", "lasilix", "ix-diuretic",
+     "LASILIX coded only by its CIP13 (ANS cip_ucd system): diuretic",
+     "Furosemide coded only by a CIP13 under the ANS CIP/UCD system, no ATC: the BDPM index gives "
+     "furosémide, a diuretic; ix-diuretic fires."),
+    ("fr-ix-antihypertensive-amlor-cis", "amlor", "ix-antihypertensive",
+     "AMLOR coded only by its CIS: antihypertensive",
+     "Amlodipine coded only by its CIS (terminologie-bdpm); the BDPM composition names the besilate salt "
+     "and its amlodipine fraction: ix-antihypertensive."),
+    ("fr-ix-tricyclic-laroxyl-cip13-by-shape", "laroxyl", "ix-tricyclic",
+     "LAROXYL CIP13 under an unknown local system: recognised by shape",
+     "Amitriptyline coded by a CIP13 under a hospital URI the service does not know; the 34009 13-digit "
+     "shape makes it a CIP13: ix-tricyclic."),
+    ("fr-ix-cns-zopiclone-ucd", "zopiclone_ucd", "ix-cns-depressant",
+     "Zopiclone coded only by its UCD13: formulary gives the substance",
+     "Zopiclone coded only by a UCD13 (ANSM UCD system); UCD is not in the BDPM, the hospital formulary "
+     "row gives zopiclone (N05CF01): ix-cns-depressant."),
+    ("fr-ix-levodopa-modopar-cis-oid", "modopar", "ix-levodopa",
+     "MODOPAR coded only by its CIS under the ANS OID: L-Dopa",
+     "Levodopa/benserazide coded by CIS under urn:oid:1.2.250.1.213.2.3.1: ix-levodopa."),
+    ("fr-ix-cns-tramadol-formulary-local-code", "tramadol_livret", "ix-cns-depressant",
+     "Tramadol under a local pharmacy code found only in the formulary",
+     "A local formulary code (livret) with no ATC in the row: the substance (chlorhydrate de tramadol -> "
+     "tramadol) classifies it as a CNS depressant."),
+]
+for name, key, code, title, description in FR_IX_CASES:
+    s = add(Scn(name, title, description, "2026-06-03T10:00",
+                Patient("Lefèvre", "Hélène", "1970-02-14", "female", "Nantes"), prescriber="gp"))
+    s.baseline(egfr=80, weight=68)
+    s.comed_fr(key, offset=-200)
+    fr_case(s)
+    expect(s, [code], [*without(ALL_IX, code), "comed-unidentified", *FR_QUIET])
+
+s = add(Scn("fr-ix-methadone-cip-oid-compatible", "Methadone coded only by CIP13: substitution, no card",
+            """Methadone coded only by a CIP13 (CIP OID); the BDPM gives chlorhydrate de méthadone -> méthadone,
+            an opioid substitution substance, compatible with baclofen: no interaction card and nothing
+            unidentified.""",
+            "2026-06-04T10:00", Patient("Roux", "Karim", "1982-09-30", "male", "Marseille"), prescriber="csapa"))
+s.baseline(egfr=95, weight=80)
+s.cond("opioid_dep", onset=-2000)
+s.comed_fr("methadone", offset=-300)
+fr_case(s)
+expect(s, [], [*ALL_IX, "comed-unidentified", *FR_QUIET])
+
+s = add(Scn("fr-omeprazole-cip13-identified-no-interaction", "MOPRAL by CIP13: identified, no interaction",
+            """Omeprazole coded only by its CIP13: identified through the BDPM (oméprazole), in no
+            interaction class: no interaction card and no comed-unidentified.""",
+            "2026-06-05T10:00", Patient("Garnier", "Odile", "1966-11-02", "female", "Rennes"), prescriber="gp"))
+s.baseline(egfr=85, weight=60)
+s.comed_fr("mopral", offset=-100)
+fr_case(s)
+expect(s, [], [*ALL_IX, "comed-unidentified", *FR_QUIET])
+
+s = add(Scn("fr-comed-unidentified-unknown-codes", "Unknown CIP13 and local code: 2 co-medications not identified",
+            """A CIP13 absent from the imported BDPM (no display, no ATC) and a local pharmacy code
+            absent from the formulary: nothing says what they are, so their interactions cannot be
+            checked. comed-unidentified (warning) names them instead of staying silent.""",
+            "2026-06-08T10:00", Patient("Perrin", "Alain", "1958-05-19", "male", "Dijon"), prescriber="gp"))
+s.baseline(egfr=70, weight=82)
+s.comed_fr("unknown_cip", offset=-150)
+s.comed_fr("unknown_local", offset=-60)
+fr_case(s)
+expect(s, ["comed-unidentified"], [*ALL_IX, *FR_QUIET])
+
+# Baclofen orders coded only by a French code: the product (and its strength) comes from the
+# product table, the BDPM index or the formulary, so a dose in tablets is computable.
+FR_BACLOFEN_CASES = [
+    # name, variant, current (m, n, e) mg, draft tablets (m, n, e), title
+    ("fr-baclofen-lioresal-cip13-tablets", "fr-lioresal-cip13", (10, 10, 10), (1, 1, 2),
+     "LIORESAL 10 mg by CIP13, dose in tablets: 30 -> 40 mg/day"),
+    ("fr-baclofen-generic-cis-tablets", "fr-generic-cis", (10, 10, 10), (1, 1, 2),
+     "Generic baclofen 10 mg by CIS, dose in tablets: 30 -> 40 mg/day"),
+    ("fr-baclocur-10-cis", "fr-baclocur10-cis", (10, 10, 10), (1, 1, 2),
+     "BACLOCUR 10 mg by CIS (BDPM only), dose in tablets: 30 -> 40 mg/day"),
+    ("fr-baclocur-20-cip13-oid", "fr-baclocur20-cip13", (15, 15, 20), (1, 1, 1),
+     "BACLOCUR 20 mg by CIP13 (CIP OID), 1 cp x 3: 50 -> 60 mg/day"),
+    ("fr-baclocur-30-cip13", "fr-baclocur30-cip13", (25, 25, 30), (1, 1, 1),
+     "BACLOCUR 30 mg by CIP13, 1 cp x 3: 80 -> 90 mg/day"),
+    ("fr-baclocur-40-cip7", "fr-baclocur40-cip7", (15, 15, 20), (0.5, 0.5, 0.5),
+     "BACLOCUR 40 mg by CIP7 (CIP OID), half a scored tablet x 3: 50 -> 60 mg/day"),
+    ("fr-baclocur-30-ucd-formulary", "fr-baclocur30-ucd", (25, 25, 30), (1, 1, 1),
+     "BACLOCUR 30 mg by UCD13 (formulary only), 1 cp x 3: 80 -> 90 mg/day"),
+]
+for name, variant, current, tablets, title in FR_BACLOFEN_CASES:
+    s = add(Scn(name, title,
+                f"""Baclofen draft coded only by a French code ({variant}), the dose written in tablets:
+                the strength comes from the product table, the BDPM index or the formulary, so the
+                daily dose is computable (no dose-unknown) and the usual +10 mg step is checked.""",
+                "2026-06-10T10:00", Patient("Marchand", "Sylvie", "1975-03-08", "female", "Tours")))
+    s.baseline(egfr=90, weight=70)
+    s.terminology = dict(FR_TERMINOLOGY)
+    s.current(split3(*current), offset=-14)
+    m, n, e = tablets
+    s.draft([L(None, ["MORN"], tabs=m, seq=1), L(None, ["NOON"], tabs=n, seq=1), L(None, ["EVE"], tabs=e, seq=1)],
+            med=variant)
+    expect(s, [], ["comed-unidentified", "titration-step", "titration-interval"])
+
+
 README_HEAD = """# FHIR fixtures — clinical test scenarios
 
 Golden end-to-end scenarios for **baclofen-cds**: each one is a complete CDS Hooks 2.0 request,
@@ -3463,7 +3691,15 @@ must: [dose-specialist, plan-next-dose]   # each must appear in some card's bacl
 must_not: [dose-collegial]                # none of these may appear in any card
 no_cards: false                  # true: the answer must be {"cards": []}
 critical: false                  # true: at least one card must have indicator "critical"
+terminology: {"bdpm": "terminology/bdpm", "formulary": "terminology/formulary.csv"}  # optional
 ```
+
+`terminology` (the `fr-` scenarios, issue 13) names the French drug terminology the service must
+have loaded, as `CDS_TERMINOLOGY_DIR` (BDPM index) and `CDS_FORMULARY` would give it: the golden
+test imports `terminology/bdpm/` (a BDPM subset in the official file layout) and reads
+`terminology/formulary.csv` for that scenario only. Both are written by `build_scenarios.py`.
+The baclofen CIP codes there are the real ones of the product table; the other CIS / CIP / UCD
+codes are illustrative (right shape, not checked against the live BDPM).
 
 `must` lists only what the spec clearly implies; `must_not` lists the codes that clearly stay
 silent, especially the neighbours at a boundary. A code the spec leaves open for a scenario is
@@ -3541,6 +3777,9 @@ def render() -> dict[Path, str]:
         assert loaded["must"] == s.must and loaded["must_not"] == s.must_not, s.name
         files[OUT / s.name / "expected.yaml"] = exp
     files[HERE / "README.md"] = readme(SCENARIOS)
+    for file_name, text in fr_bdpm_files().items():
+        files[HERE / "terminology" / "bdpm" / file_name] = text
+    files[HERE / "terminology" / "formulary.csv"] = FR_FORMULARY
     return files
 
 

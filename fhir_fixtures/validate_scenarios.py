@@ -62,6 +62,7 @@ RULE_CODES = {
     "ix-tricyclic",
     "ix-cns-depressant",
     "ix-levodopa",
+    "comed-unidentified",
     "rtu-register",
     "monitoring",
     "indication-missing",
@@ -281,8 +282,11 @@ def check_scenario(d: Path, seen_hooks: set[str]) -> list[str]:
 
     # --- expected.yaml ----------------------------------------------------------------------
     keys = {"title", "description", "service", "status", "must", "must_not", "no_cards", "critical"}
-    if set(exp) - {"suggest"} != keys:
+    if set(exp) - {"suggest", "terminology"} != keys:
         c.err(f"expected.yaml keys {sorted(exp)}")
+    for path in (exp.get("terminology") or {}).values():
+        if not (HERE / path).exists():
+            c.err(f"terminology: {path} does not exist")
     if set(exp.get("suggest") or {}) - {"max_mg", "taper", "delete", "dose"}:
         c.err(f"suggest: unknown keys {sorted(exp['suggest'])}")
     want_service = "baclofen-rtu-select" if hook == "order-select" else "baclofen-rtu"

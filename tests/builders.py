@@ -73,6 +73,21 @@ def other_order(atc: str, name: str, *, oid: str = "other-1", status: str = "act
     }
 
 
+def coded_order(system: str, code: str, name: str | None = None, *, oid: str = "other-1",
+                status: str = "active") -> dict[str, Any]:
+    """A co-medication coded only by `system|code` (a French CIS / CIP / UCD or local code)."""
+    coding = {"system": system, "code": code, **({"display": name} if name else {})}
+    return {
+        "resourceType": "MedicationRequest",
+        "id": oid,
+        "status": status,
+        "intent": "order",
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "authoredOn": "2026-01-05",
+        "medicationCodeableConcept": {"coding": [coding]},
+    }
+
+
 def condition(code: str, system: str = ICD10, display: str = "", *, cid: str | None = None,
               status: str = "active") -> dict[str, Any]:
     return {

@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from cds_service import terminology
 from cds_service.fixtures import Scenario, fixtures_dir, list_scenarios
+from cds_service.terminology.bdpm import build_index
 from tests.builders import rule_codes
 from tests.clinical.safety_properties import steps_of
 
@@ -31,8 +33,12 @@ async def test_scenario(client: httpx.AsyncClient, scenario: Scenario, lang: str
     if "fhirServer" in request:
         request["fhirServer"] = "http://127.0.0.1:9/fhir"
     expected = scenario.expected
-    response = await client.post(f"/cds-services/{scenario.service}", json=request,
-                                 headers={"Accept-Language": lang})
+    previous = terminology.install(scenario_terminology(scenario))
+    try:
+        response = await client.post(f"/cds-services/{scenario.service}", json=request,
+                                     headers={"Accept-Language": lang})
+    finally:
+        terminology.install(previous)
     assert response.status_code == expected.get("status", 200), response.text
     if response.status_code != 200:
         return
@@ -55,6 +61,17 @@ async def test_scenario(client: httpx.AsyncClient, scenario: Scenario, lang: str
         assert len(card["summary"]) <= 140
         assert "{" not in card["summary"] and "{" not in card["detail"], card["summary"]
     check_suggestions(body["cards"], expected.get("suggest"))
+
+
+def scenario_terminology(scenario: Scenario) -> terminology.Terminology:
+    """The BDPM subset and formulary a scenario names (`terminology:` in expected.yaml), as
+    `serve` would load them from CDS_TERMINOLOGY_DIR and CDS_FORMULARY; else none."""
+    wanted = scenario.expected.get("terminology") or {}
+    assert DIRECTORY is not None
+    loaded = terminology.load(None, DIRECTORY / wanted["formulary"] if "formulary" in wanted else None)
+    if "bdpm" in wanted:
+        loaded.add_bdpm(build_index(DIRECTORY / wanted["bdpm"]))
+    return loaded
 
 
 def _updates(cards: list[dict[str, Any]]) -> list[list[float]]:

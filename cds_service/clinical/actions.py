@@ -92,6 +92,18 @@ def updated_order(draft: dict[str, Any], proposal: UpdateDose, profile: Profile,
     """The draft with its dosage replaced; everything else (ids, medication, reason) kept."""
     resource = copy.deepcopy(draft)
     resource["dosageInstruction"] = dosage_lines(proposal.steps, profile, lang)
+    if proposal.switch_to_10mg:
+        # The ordered tablet cannot give the dose: the order becomes baclofen 10 mg scored tablets.
+        reference = (resource.pop("medicationReference", None) or {}).get("reference", "")
+        if reference.startswith("#"):
+            resource["contained"] = [item for item in resource.get("contained", [])
+                                     if item.get("id") != reference[1:]] or None
+            if resource["contained"] is None:
+                del resource["contained"]
+        resource["medicationCodeableConcept"] = {
+            "coding": [{"system": "http://www.whocc.no/atc", "code": "M03BX01", "display": "baclofen"}],
+            "text": profile.label("tablet_10mg", lang),
+        }
     return resource
 
 

@@ -46,6 +46,7 @@ class Assessment:
     co_medications: tuple[MedicationFact, ...] = ()
     # interaction rule code -> names of the co-medications in its ATC class (computed per call)
     interaction_drugs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    co_identities: tuple[medication_logic.DrugIdentity, ...] = ()  # one per co-medication
 
     @property
     def today(self) -> date:
@@ -207,6 +208,7 @@ class PatientFacts:
     renal: RenalAssessment
     co_medications: tuple[MedicationFact, ...]
     interaction_drugs: Mapping[str, tuple[str, ...]]
+    co_identities: tuple[medication_logic.DrugIdentity, ...] = ()
 
 
 def co_medications(context: PatientContext) -> tuple[MedicationFact, ...]:
@@ -222,29 +224,36 @@ def medication_name(fact: MedicationFact) -> str:
             or (fact.codes[0].code if fact.codes else "?"))
 
 
-def interaction_drugs(co_meds: tuple[MedicationFact, ...], profile: Profile) -> dict[str, tuple[str, ...]]:
+def interaction_drugs(co_meds: tuple[MedicationFact, ...],
+                      identities: tuple[medication_logic.DrugIdentity, ...],
+                      profile: Profile) -> dict[str, tuple[str, ...]]:
     """For each interaction rule of the profile (`atc_value_set`), the distinct names of the
-    co-medications in its class, opioid substitution excepted. Computed once per call: every
-    draft of the order set shares it, so the work is linear in drafts plus co-medications."""
+    co-medications in its class (by ATC code or substance), opioid substitution excepted.
+    Computed once per call: every draft of the order set shares it, so the work is linear in
+    drafts plus co-medications."""
     compatible = profile.value_set("opioid_substitution")
-    eligible = [fact for fact in co_meds if not compatible.first_match(fact.codes)]
+    eligible = [(fact, identity) for fact, identity in zip(co_meds, identities, strict=True)
+                if not medication_logic.in_class(identity, compatible)]
     found: dict[str, tuple[str, ...]] = {}
     for code, rule in profile.rules.items():
         if rule.atc_value_set is None:
             continue
         value_set = profile.value_set(rule.atc_value_set)
-        names = [medication_name(fact) for fact in eligible if value_set.first_match(fact.codes)]
+        names = [medication_name(fact) for fact, identity in eligible
+                 if medication_logic.in_class(identity, value_set)]
         found[code] = tuple(dict.fromkeys(names))
     return found
 
 
 def patient_facts(context: PatientContext, profile: Profile) -> PatientFacts:
-    co_meds = co_medications(context)
+    others = co_medications(context)
+    identities = tuple(medication_logic.identify(fact, profile.drug_vocabulary) for fact in others)
     return PatientFacts(
         current=current_regimen(context, profile),
         renal=assess_renal(context, profile.renal),
-        co_medications=co_meds,
-        interaction_drugs=interaction_drugs(co_meds, profile),
+        co_medications=others,
+        co_identities=identities,
+        interaction_drugs=interaction_drugs(others, identities, profile),
     )
 
 
@@ -271,4 +280,5 @@ def assess(order: MedicationFact, context: PatientContext, profile: Profile,
         indication_evidence=evidence,
         co_medications=facts.co_medications,
         interaction_drugs=facts.interaction_drugs,
+        co_identities=facts.co_identities,
     )

@@ -148,7 +148,9 @@ def _dose_label(proposal: UpdateDose, profile: Profile, lang: Language) -> str:
 
 def _suggestion_label(proposal: Proposal, profile: Profile, lang: Language) -> str:
     if isinstance(proposal, UpdateDose):
-        return _dose_label(proposal, profile, lang)
+        switch = (profile.label("suggest_switch_10mg", lang).format(tablet=proposal.tablet or "?")
+                  if proposal.switch_to_10mg else "")
+        return _dose_label(proposal, profile, lang) + switch
     if isinstance(proposal, Referral):
         return profile.label(f"suggest_referral_{proposal.kind}", lang)
     if isinstance(proposal, OrderCreatinine):

@@ -34,6 +34,10 @@ class UpdateDose:
 
     steps: tuple[PlannedStep, ...]
     purpose: Literal["correct", "cap", "titrate", "taper"] = "correct"
+    # The ordered tablet cannot give these doses (a 30 mg tablet and 35 mg): the order is to be
+    # switched to 10 mg scored tablets; `tablet` names the ordered product for the card.
+    switch_to_10mg: bool = False
+    tablet: str | None = None
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,11 @@
 
 Evidence is read from the most to the least reliable: ATC and RxNorm codes, then the product
 table (`data/baclofen_products.yaml`, RxNorm and French CIP codes with form and strength),
-then the text of the order as a last resort. Pure functions, no I/O beyond reading the
-packaged table once.
+then the French terminology loaded at start (BDPM index and hospital formulary: CIS, CIP,
+UCD, local codes), then the text of the order as a last resort. `identify` does the same for
+any co-medication: ATC codes and substances, the one lookup path of the interaction rules.
+Pure functions, no I/O beyond reading the packaged table once (the terminology is loaded at
+start-up).
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 
 from cds_service.clinical.context import Code, MedicationFact
-from cds_service.clinical.valuesets import family_of
+from cds_service.clinical.valuesets import SYSTEM_FAMILIES, ValueSet, family_of
+from cds_service.terminology import active as active_terminology
+from cds_service.terminology.entries import DrugEntry
 
 if TYPE_CHECKING:
     from fhir.resources.R4B.dosage import Dosage
@@ -62,6 +67,7 @@ class Product:
     form: Form
     strength_mg: float | None
     derived: bool = False
+    scored: bool = False  # "sécable": may be given as half tablets
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,7 @@ def product_table() -> ProductTable:
             form=row["form"],
             strength_mg=float(row["strength_mg"]) if row.get("strength_mg") is not None else None,
             derived=bool(row.get("derived", False)),
+            scored=bool(row.get("scored", False)),
         )
         for row in data["products"]
     )
@@ -142,12 +149,36 @@ def _texts(med: MedicationFact) -> Iterator[str]:
             yield code.display
 
 
+_BACLOFEN_DCI = frozenset({"baclofene", "baclofen"})
+
+
+def _terminology_product(entry: DrugEntry) -> Product | None:
+    """A BDPM or formulary entry read as a baclofen product (None if it is not baclofen)."""
+    substance = next((s for s in entry.substances if s.dci in _BACLOFEN_DCI), None)
+    if substance is None:
+        return None
+    where = fold(" ".join((entry.form, entry.name, *entry.routes)))
+    form: Form = "tablet"
+    if "intrathec" in where or "injectable" in where or "perfusion" in where:
+        form = "intrathecal"
+    elif substance.per_ml or "solution" in where or "suspension" in where or "buvable" in where:
+        form = "oral-liquid"
+    return Product(system=entry.source, code="", name=entry.name, form=form,
+                   strength_mg=substance.strength_mg, scored=entry.scored)
+
+
 def _products(med: MedicationFact) -> Iterator[Product]:
     table = product_table()
+    terminology = active_terminology()
     for code in med.codes:
         product = table.lookup(code)
         if product is not None:
             yield product
+        elif family_of(code.system) is None and not terminology.empty:
+            found = terminology.identify(code.system, code.code)
+            converted = _terminology_product(found.entry) if found is not None else None
+            if converted is not None:
+                yield converted
 
 
 def is_baclofen(med: MedicationFact) -> bool:
@@ -162,6 +193,8 @@ def is_baclofen(med: MedicationFact) -> bool:
             return True
         if table.lookup(code) is not None:
             return True
+    if any(True for _ in _products(med)):
+        return True
     return any(name in fold(text) for text in _texts(med) for name in table.text_names)
 
 
@@ -325,6 +358,37 @@ def product_strength(med: MedicationFact) -> Strength | None:
     return None
 
 
+@dataclass(frozen=True)
+class Tablet:
+    """The tablet an order names by code (product table, BDPM, formulary) or by its Medication:
+    the unit every suggested intake must be a whole number of (half a tablet when scored)."""
+
+    strength_mg: float
+    scored: bool
+    name: str
+
+    @property
+    def unit_mg(self) -> float:
+        return self.strength_mg / 2 if self.scored else self.strength_mg
+
+
+def ordered_tablet(med: MedicationFact) -> Tablet | None:
+    """The coded tablet product of the order, or None (text-only, liquid, unknown strength:
+    suggestions then use the profile's unit, half of a 10 mg tablet)."""
+    for product in _products(med):
+        if product.form == "tablet" and product.strength_mg:
+            return Tablet(product.strength_mg, product.scored, product.name)
+        if product.form != "tablet":
+            return None
+    if med.strength_mg is not None and med.strength_mg > 0:
+        texts = [fold(text) for text in _texts(med)]
+        if any("solution" in text or "buvable" in text or "suspension" in text for text in texts):
+            return None
+        return Tablet(float(med.strength_mg), any("secable" in text for text in texts),
+                      next(iter(_texts(med)), f"{med.strength_mg:g} mg"))
+    return None
+
+
 def strength_mg(med: MedicationFact) -> float | None:
     """mg of baclofen per tablet, or per mL for an oral solution or suspension.
 
@@ -397,3 +461,69 @@ def strength_from_medication_resource(medication: Medication | Any) -> float | N
     except (AttributeError, TypeError, ValueError, InvalidOperation):
         return None
     return None
+
+
+# --- co-medications: what a drug is ----------------------------------------------------
+
+ATC_SYSTEM = SYSTEM_FAMILIES["atc"][0]
+_WORD = re.compile(r"[a-z][a-z-]+")
+
+
+@dataclass(frozen=True)
+class DrugIdentity:
+    """What a medication is: ATC codes and normalised substance names from its codings, the
+    French terminology (BDPM, formulary) and, last, known substance names in its text.
+
+    `identified` is False when nothing says what the drug is: the interaction rules then
+    report it (`comed-unidentified`) instead of staying silent."""
+
+    atc: tuple[Code, ...] = ()
+    substances: tuple[str, ...] = ()
+    french_codes: tuple[tuple[str, str, bool], ...] = ()  # (kind, via, in the index) per coding
+
+    @property
+    def identified(self) -> bool:
+        return bool(self.atc or self.substances)
+
+
+def in_class(identity: DrugIdentity, value_set: ValueSet) -> bool:
+    """Whether the drug is in the class: by ATC prefix or by substance (the one lookup path)."""
+    return value_set.first_match(identity.atc) is not None or (
+        value_set.substance_match(identity.substances) is not None)
+
+
+def _text_substances(med: MedicationFact, vocabulary: frozenset[str]) -> list[str]:
+    found = []
+    for text in _texts(med):
+        words = _WORD.findall(fold(text))
+        for size in (1, 2, 3):
+            for start in range(len(words) - size + 1):
+                name = " ".join(words[start:start + size])
+                if name in vocabulary:
+                    found.append(name)
+    return found
+
+
+def identify(med: MedicationFact, vocabulary: frozenset[str] = frozenset()) -> DrugIdentity:
+    """The identity of one medication; `vocabulary` is the substance names the profile's drug
+    classes list (matched in the order text when no code says what the drug is)."""
+    terminology = active_terminology()
+    atc = [code for code in med.codes if family_of(code.system) == "atc"]
+    substances: list[str] = []
+    french: list[tuple[str, str, bool]] = []
+    for code in med.codes:
+        if family_of(code.system) is not None:
+            continue
+        found = terminology.identify(code.system, code.code)
+        if found is not None:
+            french.append((found.kind, found.via, True))
+            atc.extend(Code(ATC_SYSTEM, value) for value in found.entry.atc)
+            substances.extend(s.dci for s in found.entry.substances)
+            continue
+        read = terminology.recognised(code.system, code.code)
+        if read is not None:
+            french.append((read.kind, read.via, False))
+    if not atc and not substances and vocabulary:
+        substances = _text_substances(med, vocabulary)
+    return DrugIdentity(atc=tuple(atc), substances=tuple(dict.fromkeys(substances)),
+                        french_codes=tuple(french))

@@ -33,7 +33,7 @@ RULE_CODES: tuple[str, ...] = (
     "pr-psychosis", "pr-confusion", "pr-depression", "pr-cerebrovascular", "pr-respiratory",
     "pr-withdrawal-seizures", "pr-urinary", "pr-hepatic",
     "ix-diuretic", "ix-antihypertensive", "ix-tricyclic", "ix-cns-depressant", "ix-levodopa",
-    "rtu-register", "monitoring", "indication-missing", "indication-amm",
+    "comed-unidentified", "rtu-register", "monitoring", "indication-missing", "indication-amm",
     "dose-unknown", "data-unavailable",
 )
 GROUPS = ("critical", "dose", "titration", "renal", "safety", "followup", "data")
@@ -142,6 +142,15 @@ class Profile:
     group_titles: Mapping[str, Text]
     override_reasons: tuple[tuple[str, Text], ...]
     labels: Mapping[str, Text] = field(default_factory=dict)
+
+    @property
+    def drug_vocabulary(self) -> frozenset[str]:
+        """Every substance name the drug classes list (read in order texts as a last resort)."""
+        cached = self.__dict__.get("_vocabulary")
+        if cached is None:
+            cached = frozenset().union(*(vs.substances for vs in self.value_sets.values()))
+            object.__setattr__(self, "_vocabulary", cached)
+        return cached
 
     def value_set(self, name: str) -> ValueSet:
         try:

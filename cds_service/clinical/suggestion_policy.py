@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from cds_service.clinical import medication as medication_logic
 from cds_service.clinical.assessment import Assessment
 from cds_service.clinical.findings import (
     CancelDraft,
@@ -371,6 +372,49 @@ def plan_finding(a: Assessment, plan: NextDose) -> Finding:
     )
 
 
+def _fits(step: PlannedStep, unit: float, min_intakes: int) -> tuple[float, ...] | None:
+    """The step in whole `unit`s with as many intakes, or None if that unit cannot give it."""
+    if step.mg_per_day <= 0:
+        return step.intake_mg
+    units = step.mg_per_day / unit
+    if abs(units - round(units)) > _EPSILON:
+        return None
+    split = split_intakes(step.mg_per_day, max(len(step.intake_mg), min_intakes), unit)
+    if len(split) < min(len(step.intake_mg), min_intakes) or abs(sum(split) - step.mg_per_day) > _EPSILON:
+        return None
+    return split
+
+
+def fit_to_tablet(a: Assessment, proposal: UpdateDose) -> UpdateDose:
+    """Every step of a suggested schedule in whole (or, if scored, half) tablets of the ordered
+    product; when one step cannot be given with it, the whole schedule switches to 10 mg scored
+    tablets (the profile's unit) and says so. Doses are never changed, only their split."""
+    tablet = medication_logic.ordered_tablet(a.order)
+    unit = a.profile.titration.unit_mg
+    if tablet is None or abs(tablet.unit_mg - unit) < _EPSILON or not proposal.steps:
+        return proposal
+    min_intakes = a.profile.titration.min_intakes
+    fitted = [_fits(step, tablet.unit_mg, min_intakes) for step in proposal.steps]
+    if all(split is not None for split in fitted):
+        steps = tuple(replace(step, intake_mg=split) for step, split in zip(proposal.steps, fitted, strict=True)
+                      if split is not None)
+        return replace(proposal, steps=steps, tablet=tablet.name)
+    steps = tuple(replace(step, intake_mg=split_intakes(step.mg_per_day, len(step.intake_mg), unit))
+                  if step.mg_per_day > 0 else step for step in proposal.steps)
+    return replace(proposal, steps=steps, switch_to_10mg=True, tablet=tablet.name)
+
+
+def _fit_all(a: Assessment, item: Finding) -> Finding:
+    if not any(isinstance(p, UpdateDose) for p in item.proposals):
+        return item
+    proposals = tuple(fit_to_tablet(a, p) if isinstance(p, UpdateDose) else p for p in item.proposals)
+    if item.code == "plan-next-dose":
+        update = next(p for p in proposals if isinstance(p, UpdateDose))
+        item = replace(item, params={**item.params,
+                                     "split": "-".join(fmt(v) for v in update.steps[-1].intake_mg)})
+    return replace(item, proposals=proposals)
+
+
 def apply_policy(a: Assessment, findings: Sequence[Finding]) -> list[Finding]:
     """The findings with the dose suggestions this policy allows attached, and the plan card."""
     limits = limits_of(a, findings)
@@ -399,4 +443,4 @@ def apply_policy(a: Assessment, findings: Sequence[Finding]) -> list[Finding]:
         plan = replace(plan, schedule=())  # the draft could not be made compliant: no schedule on top of it
     if plan is not None:
         result.append(plan_finding(a, plan))
-    return result
+    return [_fit_all(a, item) for item in result]

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from cds_service.clinical.context import Code
+from cds_service.terminology.substances import normalise_substance
 
 # Systems by family; EHRs in France send ICD-10 under several URIs (WHO, ATIH CIM-10).
 SYSTEM_FAMILIES: Mapping[str, tuple[str, ...]] = {
@@ -53,20 +54,27 @@ class ValueSet:
 
     name: str
     codes: Mapping[str, frozenset[str]]
+    substances: frozenset[str] = frozenset()  # normalised DCI names (salts stripped)
     _seen: dict[Code, bool] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def from_mapping(cls, name: str, data: Mapping[str, Iterable[str]]) -> ValueSet:
-        unknown = set(data) - set(SYSTEM_FAMILIES)
+        """Codes per family; a `substance` key lists DCI names (for drug classes)."""
+        unknown = set(data) - set(SYSTEM_FAMILIES) - {"substance"}
         if unknown:
             raise ValueError(f"value set {name}: unknown code systems {sorted(unknown)}")
         return cls(
             name=name,
             codes={
                 family: frozenset(_normalise(family, str(code)) for code in codes)
-                for family, codes in data.items()
+                for family, codes in data.items() if family != "substance"
             },
+            substances=frozenset(normalise_substance(str(n)) for n in data.get("substance", ())),
         )
+
+    def substance_match(self, substances: Iterable[str]) -> str | None:
+        """The first of these normalised DCI names that the value set lists."""
+        return next((name for name in substances if name in self.substances), None)
 
     def matches(self, code: Code) -> bool:
         """Memoised: the same codes are matched by several rules in every evaluation."""

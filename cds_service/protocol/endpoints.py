@@ -222,7 +222,7 @@ async def _handle_hook(request: Request, call: _Call, started: float) -> tuple[R
         metrics.RULE_FIRINGS.labels(rule=code, profile=state.profile.id).inc()
     duration_ms = (time.perf_counter() - started) * 1000
     log(logger, logging.INFO, "hook evaluated", service=service_id, cards=len(outcome.cards),
-        rules=outcome.rule_codes, unavailable=sorted(outcome.unavailable),
+        rules=outcome.rule_codes, unavailable=sorted(outcome.unavailable), drug_codes=outcome.drug_codes,
         duration_ms=round(duration_ms, 2))
     record = _record(state, hook_request, service_id, outcome.cards, 200, started)
     return OrjsonResponse(outcome.response()), record

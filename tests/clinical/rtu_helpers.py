@@ -193,7 +193,7 @@ def update_of(card: dict[str, Any]) -> dict[str, Any]:
 
 def catalogue(profile: str = "rtu-2014") -> dict[str, Run]:
     """Realistic patients that, together, make every rule of the profile fire."""
-    from tests.builders import allergy, condition, lab, other_order
+    from tests.builders import allergy, coded_order, condition, lab, other_order
 
     everything = [condition(code) for code in (
         "G40.9", "K90.0", "Z33", "Z39.1", "F20.0", "F05.0", "F32.1", "I63.9", "J44.9", "F10.31", "R33.0", "K70.3")]
@@ -218,6 +218,9 @@ def catalogue(profile: str = "rtu-2014") -> dict[str, Run]:
                           medications=[taking(30, days=3), *co_medications], birth_date=born_aged(72),
                           gender="female", unavailable={"observations"}, profile=profile),
         "amm": run([order_of(60, reason="G35")], medications=[taking(45, days=3)], profile=profile),
+        "unidentified": run([order_of(40)], medications=[
+            taking(30, days=5), coded_order("https://smt.esante.gouv.fr/terminologie-cip_ucd", "3400939999996")],
+            profile=profile),
         "unknown": run([draft(dosages=[{"text": "1/2 à 1 comprimé si envie de boire", "asNeededBoolean": True}])],
                        medications=[taking(30, days=10)], profile=profile),
     }

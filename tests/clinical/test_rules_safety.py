@@ -151,3 +151,63 @@ def test_hepatic_alone_is_an_info_card() -> None:
     (card,) = [c for c in result.cards() if "pr-hepatic" in c["extension"]["baclofen-rtu-rules"]]
     assert card["indicator"] == "info"
     assert "overrideReasons" not in card
+
+
+# --- French codes, substances and unidentified co-medications (issue 13) --------------------
+
+CIP_UCD = "https://smt.esante.gouv.fr/terminologie-cip_ucd"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+
+def text_only(text: str, oid: str = "t-1") -> dict[str, Any]:
+    order = other_order("X", text, oid=oid)
+    order["medicationCodeableConcept"] = {"text": text}
+    return order
+
+
+@pytest.fixture
+def french_terminology() -> Any:
+    from cds_service import terminology
+    from cds_service.terminology.entries import DrugEntry, Substance
+
+    loaded = terminology.Terminology()
+    loaded.add_formulary([
+        ("ucd", "3400890000017", DrugEntry("ZOPICLONE 7,5 mg", "comprimé", substances=(
+            Substance("zopiclone", "zopiclone", 7.5),), source="formulary")),
+        ("ucd", "3400890000031", DrugEntry("LASILIX 40 mg", "comprimé", atc=("C03CA01",), source="formulary")),
+    ])
+    previous = terminology.install(loaded)
+    yield loaded
+    terminology.install(previous)
+
+
+def test_a_french_code_is_classified_by_substance_or_atc(french_terminology: Any) -> None:
+    from tests.builders import coded_order
+
+    assert safety(medications=[coded_order(CIP_UCD, "3400890000017")]) == {"ix-cns-depressant"}
+    assert safety(medications=[coded_order("https://dpi.example/x", "3400890000031")]) == {"ix-diuretic"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Zopiclone 7,5 mg cp", {"ix-cns-depressant"}), ("Furosémide 40 mg", {"ix-diuretic"}),
+    ("Lévodopa/bensérazide 100/25", {"ix-levodopa"}), ("Méthadone 40 mg", set()),
+    ("Ramipril 5 mg + hydrochlorothiazide", {"ix-antihypertensive", "ix-diuretic"}),
+])
+def test_substance_names_in_text_classify_an_uncoded_order(text: str, expected: set[str]) -> None:
+    assert safety(medications=[text_only(text)]) == expected
+
+
+def test_co_medications_nothing_identifies_are_reported_not_silent() -> None:
+    from tests.builders import coded_order
+
+    meds = [coded_order(CIP_UCD, "3400939999996", oid="u1"),
+            coded_order(RXNORM, "198211", "omeprazole 20 MG Delayed Release Oral Capsule", oid="u2"),
+            text_only("Oméprazole 20 mg", oid="u3"), other_order("A02BC01", "Oméprazole", oid="ok")]
+    result = run([order_of(40)], medications=[taking(30, days=5), *meds])
+    found = result.get("comed-unidentified")
+    assert found.indicator == "warning" and found.variant is None
+    assert found.params["count"] == 3
+    assert found.params["all"] == "3400939999996, omeprazole 20 MG Delayed Release Oral Capsule, Oméprazole 20 mg"
+    one = run([order_of(40)], medications=[taking(30, days=5), meds[0]]).get("comed-unidentified")
+    assert one.variant == "one" and one.params["count"] == 1
+    assert "comed-unidentified" not in run([order_of(40)], medications=[taking(30, days=5), meds[3]]).codes

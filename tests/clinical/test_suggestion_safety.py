@@ -272,3 +272,61 @@ def test_the_180_threshold_is_its_own_gate_even_after_the_elderly_collegial_deci
     for doses in _doses(result, "plan-next-dose"):
         assert max(doses) <= 180
     _safe(result)
+
+
+# --- product-aware splits (issue 13 part 2) --------------------------------------------------
+
+def _coded_tablet_order(code: str, tablets: float) -> dict[str, Any]:
+    from tests.clinical.rtu_helpers import draft
+
+    order = draft(dosages=[{
+        "text": "cp x 3", "timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}},
+        "doseAndRate": [{"doseQuantity": {"value": tablets, "unit": "comprimé", "code": "TAB",
+                                          "system": "http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm"}}]}])
+    order["medicationCodeableConcept"] = {"coding": [{"system": "https://smt.esante.gouv.fr/terminologie-cip_ucd",
+                                                      "code": code}]}
+    return order
+
+
+def _updates_of(result: Any) -> list[Any]:
+    from cds_service.clinical.findings import UpdateDose
+
+    return [p for f in result.findings for p in f.proposals if isinstance(p, UpdateDose)]
+
+
+def test_a_dose_the_ordered_tablet_cannot_give_switches_to_10mg_tablets_and_says_so() -> None:
+    from tests.clinical.rtu_helpers import run, taking
+
+    result = run([_coded_tablet_order("3400930186886", 1)], medications=[taking(80, days=10)])  # Baclocur 30
+    [update] = _updates_of(result)
+    assert [s.mg_per_day for s in update.steps] == [90, 100]
+    assert update.switch_to_10mg and update.tablet is not None and "BACLOCUR 30" in update.tablet
+    card = next(c for c in result.cards("fr") if c.get("suggestions"))
+    assert "comprimés sécables à 10 mg" in card["suggestions"][0]["label"]
+    resource = card["suggestions"][0]["actions"][0]["resource"]
+    assert resource["medicationCodeableConcept"]["coding"][0]["code"] == "M03BX01"
+    assert resource["medicationCodeableConcept"]["text"] == "Baclofène 10 mg, comprimé sécable"
+
+
+def test_doses_the_ordered_tablet_can_give_use_its_whole_or_half_tablets() -> None:
+    from cds_service.clinical.findings import PlannedStep, UpdateDose
+    from cds_service.clinical.suggestion_policy import fit_to_tablet
+    from tests.clinical.rtu_helpers import run, taking
+
+    result = run([_coded_tablet_order("3400930186886", 1)], medications=[taking(80, days=10)])
+    assessment = result.evaluations[0].assessment
+    fitted = fit_to_tablet(assessment, UpdateDose((PlannedStep((35.0, 20.0, 35.0)), PlannedStep((40.0, 35.0, 45.0)))))
+    assert [s.intake_mg for s in fitted.steps] == [(30.0, 30.0, 30.0), (45.0, 30.0, 45.0)]  # 15 mg half tablets
+    assert not fitted.switch_to_10mg
+
+
+def test_a_baclocur_order_without_strength_gets_no_dose_suggestion() -> None:
+    from tests.builders import ATC
+    from tests.clinical.rtu_helpers import run, taking
+
+    order = _coded_tablet_order("0", 1)
+    order["medicationCodeableConcept"] = {"coding": [{"system": ATC, "code": "M03BX01"}], "text": "Baclocur"}
+    for meds in ([], [taking(60, days=10)]):
+        result = run([order], medications=meds)
+        assert "dose-unknown" in result.codes
+        assert _updates_of(result) == []

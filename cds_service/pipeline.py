@@ -18,6 +18,7 @@ from cds_service.fhir import prefetch as prefetch_logic
 from cds_service.fhir.client import FhirEndpoint
 from cds_service.fhir.context_builder import build_context
 from cds_service.fhir.prefetch import FetchObserver
+from cds_service.fhir.scope import has_baclofen_draft
 from cds_service.observability.tracing import span
 from cds_service.protocol.models import HookRequest
 
@@ -28,6 +29,7 @@ class HookOutcome:
 
     cards: list[dict[str, Any]]
     unavailable: dict[str, str] = field(default_factory=dict)
+    out_of_scope: bool = False  # no baclofen draft: answered before the prefetch was read
 
     @property
     def rule_codes(self) -> list[str]:
@@ -50,8 +52,14 @@ async def run_hook(
     max_pages: int,
     observe_fetch: FetchObserver | None = None,
 ) -> HookOutcome:
-    """Cards for one hook call. Raises `PatientUnavailable` (412) and `InvalidFhir` (400)."""
+    """Cards for one hook call. Raises `PatientUnavailable` (412) and `InvalidFhir` (400).
+
+    Scope first: with no baclofen draft the answer is no card, without reading the prefetch
+    or calling the FHIR server (`fhir.scope`).
+    """
     context = request.context
+    if not has_baclofen_draft(context.draftOrders, context.selections):
+        return HookOutcome(cards=[], out_of_scope=True)
     endpoint = None
     if request.fhirServer:
         token = request.fhirAuthorization.access_token if request.fhirAuthorization else None

@@ -152,6 +152,9 @@ async def _handle_hook(request: Request, service_id: str, started: float) -> tup
                            "prefetch.patient") from None
         except InvalidFhir as exc:
             raise ApiError(400, "invalid-fhir", str(exc), exc.location) from None
+    if outcome.out_of_scope:  # counted, not audited: most of a hospital's orders are not baclofen
+        metrics.OUT_OF_SCOPE.labels(service=service_id).inc()
+        return OrjsonResponse(outcome.response()), None
     for card in outcome.cards:
         metrics.CARDS.labels(indicator=card["indicator"]).inc()
     for code in outcome.rule_codes:

@@ -121,14 +121,14 @@ async def _handle_hook(request: Request, service_id: str, started: float) -> tup
     payload = await read_json(request)
     if not isinstance(payload, dict):
         raise ApiError(400, "invalid-request", "request body must be a JSON object")
+    hook = payload.get("hook")
+    if isinstance(hook, str) and hook != service.hook:  # before the context, whose shape is the hook's
+        raise ApiError(400, "unsupported-hook",
+                       f"service {service_id} answers hook {service.hook!r}, not {hook[:128]!r}", "hook")
     try:
         hook_request = HookRequest.model_validate(payload)
     except ValidationError as exc:
         raise from_validation(exc) from None
-    if hook_request.hook != service.hook:
-        raise ApiError(400, "unsupported-hook",
-                       f"service {service_id} answers hook {service.hook!r}, not {hook_request.hook!r}",
-                       "hook")
     correlation_id.set(hook_request.hookInstance[:64])
     lang = negotiate(request.headers.get("accept-language"))
     with span("cds.request", service=service_id, hook=service.hook):

@@ -17,6 +17,7 @@ from cds_service.clinical.profile import Language, Profile
 from cds_service.fhir import prefetch as prefetch_logic
 from cds_service.fhir.client import FhirEndpoint
 from cds_service.fhir.context_builder import build_context
+from cds_service.fhir.patient_match import check_same_patient
 from cds_service.fhir.prefetch import FetchObserver
 from cds_service.fhir.scope import has_baclofen_draft
 from cds_service.observability.tracing import span
@@ -52,7 +53,8 @@ async def run_hook(
     max_pages: int,
     observe_fetch: FetchObserver | None = None,
 ) -> HookOutcome:
-    """Cards for one hook call. Raises `PatientUnavailable` (412) and `InvalidFhir` (400).
+    """Cards for one hook call. Raises `PatientUnavailable` (412), `InvalidFhir` (400) and its
+    `PatientMismatch` (400: a resource of the request is about another patient).
 
     Scope first: with no baclofen draft the answer is no card, without reading the prefetch
     or calling the FHIR server (`fhir.scope`).
@@ -60,6 +62,7 @@ async def run_hook(
     context = request.context
     if not has_baclofen_draft(context.draftOrders, context.selections):
         return HookOutcome(cards=[], out_of_scope=True)
+    check_same_patient(request.prefetch, context.draftOrders, context.patientId)
     endpoint = None
     if request.fhirServer:
         token = request.fhirAuthorization.access_token if request.fhirAuthorization else None

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from cds_service.fhir.parsing import InvalidFhir
+from cds_service.fhir.patient_match import PatientMismatch
 from cds_service.fhir.prefetch import PatientUnavailable
 from cds_service.observability import metrics
 from cds_service.observability.logging import correlation_id, get_logger, log
@@ -150,6 +151,8 @@ async def _handle_hook(request: Request, service_id: str, started: float) -> tup
             raise ApiError(412, "patient-unavailable",
                            "the Patient resource is neither in prefetch nor obtainable from fhirServer",
                            "prefetch.patient") from None
+        except PatientMismatch as exc:
+            raise ApiError(400, "patient-mismatch", str(exc), exc.location) from None
         except InvalidFhir as exc:
             raise ApiError(400, "invalid-fhir", str(exc), exc.location) from None
     if outcome.out_of_scope:  # counted, not audited: most of a hospital's orders are not baclofen

@@ -33,6 +33,7 @@ from cds_service.pipeline import run_hook
 from cds_service.protocol.auth import AuthError, audience_for
 from cds_service.protocol.discovery import SERVICES, discovery
 from cds_service.protocol.errors import ApiError, from_validation
+from cds_service.protocol.feedback import check_against_issued
 from cds_service.protocol.language import negotiate
 from cds_service.protocol.models import FeedbackRequest, HookRequest
 from cds_service.state import AppState
@@ -172,7 +173,8 @@ async def _handle_hook(request: Request, service_id: str, started: float) -> tup
         hook=service.hook,
         patient_pseudonym=pseudonymise(hook_request.context.patientId, state.settings.pseudonym_key),
         profile=state.profile.id,
-        cards=[CardRecord(card["uuid"], card["indicator"], list(card["extension"]["baclofen-rtu-rules"]))
+        cards=[CardRecord(card["uuid"], card["indicator"], list(card["extension"]["baclofen-rtu-rules"]),
+                          [s["uuid"] for s in card.get("suggestions") or [] if "uuid" in s])
                for card in outcome.cards],
         status_code=200,
         duration_ms=duration_ms,
@@ -214,18 +216,28 @@ async def post_feedback(request: Request) -> Response:
             )
             for item in feedback.feedback
         ]
+        repository = state_of(request).repository
         try:
-            rules = await state_of(request).repository.record_feedback(items)
+            cards = await repository.issued_cards([item.card_uuid for item in items])
+        except Exception as exc:
+            log(logger, logging.ERROR, "feedback read failed", error=type(exc).__name__)
+            raise ApiError(503, "storage-unavailable", "feedback could not be stored; retry") from None
+        check_against_issued(items, cards)
+        try:
+            results = await repository.record_feedback(items, cards)
         except Exception as exc:
             log(logger, logging.ERROR, "feedback write failed", error=type(exc).__name__)
             raise ApiError(503, "storage-unavailable", "feedback could not be stored; retry") from None
     except ApiError as error:
         return error_response(error)
-    for item, codes in zip(items, rules, strict=True):
-        for code in codes or ["unknown"]:
+    repeated = sum(result.repeated for result in results)
+    for item, result in zip(items, results, strict=True):
+        if result.repeated:  # counted when first stored
+            continue
+        for code in result.rule_codes or ["unknown"]:
             metrics.FEEDBACK.labels(service=service_id, outcome=item.outcome, rule=code).inc()
-    log(logger, logging.INFO, "feedback stored", service=service_id, items=len(items))
-    return OrjsonResponse({"stored": len(items)})
+    log(logger, logging.INFO, "feedback stored", service=service_id, items=len(items), repeated=repeated)
+    return OrjsonResponse({"stored": len(items) - repeated, "repeated": repeated})
 
 
 async def healthz(request: Request) -> Response:

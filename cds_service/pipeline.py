@@ -20,7 +20,9 @@ from cds_service.clinical.profile import Language, Profile
 from cds_service.fhir import prefetch as prefetch_logic
 from cds_service.fhir.client import FhirEndpoint
 from cds_service.fhir.context_builder import build_context
+from cds_service.fhir.patient_match import check_same_patient
 from cds_service.fhir.prefetch import DEFAULT_PAGE_SIZE, FetchObserver
+from cds_service.fhir.scope import has_baclofen_draft
 from cds_service.observability.tracing import span
 from cds_service.protocol.models import HookRequest
 
@@ -85,6 +87,7 @@ class HookOutcome:
     cards: list[dict[str, Any]]
     unavailable: dict[str, str] = field(default_factory=dict)
     drug_codes: dict[str, int] = field(default_factory=dict)  # "cip/shape/unknown" -> count (no patient data)
+    out_of_scope: bool = False  # no baclofen draft: answered before the prefetch was read
 
     @property
     def rule_codes(self) -> list[str]:
@@ -109,10 +112,18 @@ async def run_hook(
     observe_fetch: FetchObserver | None = None,
     limits: Limits = Limits(),
 ) -> HookOutcome:
-    """Cards for one hook call. Raises `TooManyResources` (413), `PatientUnavailable` (412)
-    and `InvalidFhir` (400)."""
+    """Cards for one hook call. Raises `TooManyResources` (413), `PatientUnavailable` (412),
+    `InvalidFhir` (400) and its `PatientMismatch` (400: a resource of the request is about
+    another patient).
+
+    Scope first: with no baclofen draft the answer is no card, without reading the prefetch
+    or calling the FHIR server (`fhir.scope`).
+    """
     check_limits(request, limits)
     context = request.context
+    if not has_baclofen_draft(context.draftOrders, context.selections):
+        return HookOutcome(cards=[], out_of_scope=True)
+    check_same_patient(request.prefetch, context.draftOrders, context.patientId)
     endpoint = None
     if request.fhirServer:
         token = request.fhirAuthorization.access_token if request.fhirAuthorization else None

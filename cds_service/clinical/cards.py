@@ -40,7 +40,7 @@ UNCHECKED_EXTENSION = "baclofen-rtu-unchecked"
 UNAVAILABLE_EXTENSION = "baclofen-rtu-unavailable"
 SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 _NAMESPACE = uuid.UUID("6f1c3c6e-8f57-4b8e-9a43-7f1d2c0b5a10")
-SUMMARY_LIMIT = 140
+SUMMARY_LIMIT = 140  # CDS Hooks 2.0: a summary is "<140 characters", so at most 139
 
 
 @dataclass(frozen=True)
@@ -108,9 +108,17 @@ def texts_of(finding: Finding, profile: Profile, lang: Language) -> tuple[str, s
     return summary[lang].format_map(values), detail[lang].format_map(values)
 
 
-def _clip(text: str) -> str:
+def clip_summary(text: str) -> str:
+    """The summary on one line, strictly under `SUMMARY_LIMIT` characters (EHRs may truncate or
+    refuse a longer one); a longer text is cut at a word boundary and ends with "…"."""
     text = " ".join(text.split())
-    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
+    if len(text) < SUMMARY_LIMIT:
+        return text
+    room = SUMMARY_LIMIT - 2  # the kept text, then "…": 139 characters at most
+    head = text[:room]
+    if text[room] != " " and " " in head:  # the cut falls inside a word: drop that word
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:.-–—(") + "…"
 
 
 def _card_uuid(request: CardRequest, position: int, order_id: str | None, key: str) -> str:
@@ -213,7 +221,7 @@ def _card(
     findings = sorted(findings, key=lambda f: SEVERITY[f.indicator])
     primary = findings[0]
     texts = [texts_of(finding, profile, lang) for finding in findings]
-    summary = _clip(texts[0][0])
+    summary = clip_summary(texts[0][0])
     parts = []
     for finding_summary, body in texts:
         parts.append(f"**{finding_summary}**\n\n{body}" if len(findings) > 1 else body)

@@ -38,13 +38,18 @@ class OrderEvaluation:
     findings: tuple[Finding, ...]
 
 
+def is_selected(order: MedicationFact, selections: list[str] | None) -> bool:
+    """For order-select: whether the EHR selected this draft (every draft when none are named)."""
+    return not selections or f"MedicationRequest/{order.id}" in selections or order.id in selections
+
+
 def orders_in_scope(context: PatientContext, selections: list[str] | None) -> list[MedicationFact]:
     """Oral (or unspecified route) baclofen drafts; for order-select, the selected ones only."""
     chosen = []
     for order in context.draft_orders:
         if not medication_logic.is_baclofen(order) or medication_logic.is_intrathecal(order):
             continue
-        if selections and f"MedicationRequest/{order.id}" not in selections and order.id not in selections:
+        if not is_selected(order, selections):
             continue
         chosen.append(order)
     return chosen

@@ -23,6 +23,9 @@ FHIR_FETCH_LATENCY = Histogram("cds_fhir_fetch_duration_seconds", "FHIR fetch la
 FHIR_FETCH_ERRORS = Counter("cds_fhir_fetch_errors_total", "FHIR fetch failures", ["key", "reason"])
 RULE_FIRINGS = Counter("cds_rule_firings_total", "Rule firings", ["rule", "profile"])
 CARDS = Counter("cds_cards_total", "Cards returned", ["indicator"])
+OUT_OF_SCOPE = Counter("cds_out_of_scope_total",
+                       "Hook calls with no baclofen draft (answered with no card, not audited)",
+                       ["service"])
 FEEDBACK = Counter("cds_feedback_total", "Feedback outcomes per rule", ["service", "outcome", "rule"])
 
 

@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 
 from cds_service.fhir.client import plain_http_allowed
 from cds_service.fhir.parsing import InvalidFhir
+from cds_service.fhir.patient_match import PatientMismatch
 from cds_service.fhir.prefetch import PatientUnavailable
 from cds_service.observability import metrics
 from cds_service.observability.logging import correlation_id, get_logger, log
@@ -37,6 +38,7 @@ from cds_service.pipeline import Limits, TooManyResources, run_hook
 from cds_service.protocol.auth import AuthError, ReplayCheckUnavailable, audience_for
 from cds_service.protocol.discovery import SERVICES, discovery
 from cds_service.protocol.errors import ApiError, from_validation
+from cds_service.protocol.feedback import check_against_issued
 from cds_service.protocol.language import negotiate
 from cds_service.protocol.middleware import DEADLINE
 from cds_service.protocol.models import FeedbackRequest, HookRequest
@@ -160,7 +162,8 @@ def _record(state: AppState, hook_request: HookRequest, service_id: str, cards: 
         hook=_service(service_id).hook,
         patient_pseudonym=pseudonymise(hook_request.context.patientId, state.settings.pseudonym_key),
         profile=state.profile.id,
-        cards=[CardRecord(card["uuid"], card["indicator"], list(card["extension"]["baclofen-rtu-rules"]))
+        cards=[CardRecord(card["uuid"], card["indicator"], list(card["extension"]["baclofen-rtu-rules"]),
+                          [s["uuid"] for s in card.get("suggestions") or [] if "uuid" in s])
                for card in cards],
         status_code=status,
         duration_ms=(time.perf_counter() - started) * 1000,
@@ -175,14 +178,14 @@ async def _handle_hook(request: Request, call: _Call, started: float) -> tuple[R
     payload = await read_json(request)
     if not isinstance(payload, dict):
         raise ApiError(400, "invalid-request", "request body must be a JSON object")
+    hook = payload.get("hook")
+    if isinstance(hook, str) and hook != service.hook:  # before the context, whose shape is the hook's
+        raise ApiError(400, "unsupported-hook",
+                       f"service {service_id} answers hook {service.hook!r}, not {hook[:128]!r}", "hook")
     try:
         hook_request = HookRequest.model_validate(payload)
     except ValidationError as exc:
         raise from_validation(exc) from None
-    if hook_request.hook != service.hook:
-        raise ApiError(400, "unsupported-hook",
-                       f"service {service_id} answers hook {service.hook!r}, not {hook_request.hook!r}",
-                       "hook")
     if hook_request.fhirServer and not plain_http_allowed(hook_request.fhirServer,
                                                            state.settings.fhir_http_allowed_hosts):
         raise ApiError(400, "insecure-fhir-server",
@@ -214,8 +217,13 @@ async def _handle_hook(request: Request, call: _Call, started: float) -> tuple[R
             raise ApiError(412, "patient-unavailable",
                            "the Patient resource is neither in prefetch nor obtainable from fhirServer",
                            "prefetch.patient") from None
+        except PatientMismatch as exc:
+            raise ApiError(400, "patient-mismatch", str(exc), exc.location) from None
         except InvalidFhir as exc:
             raise ApiError(400, "invalid-fhir", str(exc), exc.location) from None
+    if outcome.out_of_scope:  # counted, not audited: most of a hospital's orders are not baclofen
+        metrics.OUT_OF_SCOPE.labels(service=service_id).inc()
+        return OrjsonResponse(outcome.response()), None
     for card in outcome.cards:
         metrics.CARDS.labels(indicator=card["indicator"]).inc()
     for code in outcome.rule_codes:
@@ -264,18 +272,28 @@ async def post_feedback(request: Request) -> Response:
             )
             for item in feedback.feedback
         ]
+        repository = state_of(request).repository
         try:
-            rules = await state_of(request).repository.record_feedback(items)
+            cards = await repository.issued_cards([item.card_uuid for item in items])
+        except Exception as exc:
+            log(logger, logging.ERROR, "feedback read failed", error=type(exc).__name__)
+            raise ApiError(503, "storage-unavailable", "feedback could not be stored; retry") from None
+        check_against_issued(items, cards)
+        try:
+            results = await repository.record_feedback(items, cards)
         except Exception as exc:
             log(logger, logging.ERROR, "feedback write failed", error=type(exc).__name__)
             raise ApiError(503, "storage-unavailable", "feedback could not be stored; retry") from None
     except ApiError as error:
         return error_response(error)
-    for item, codes in zip(items, rules, strict=True):
-        for code in codes or ["unknown"]:
+    repeated = sum(result.repeated for result in results)
+    for item, result in zip(items, results, strict=True):
+        if result.repeated:  # counted when first stored
+            continue
+        for code in result.rule_codes or ["unknown"]:
             metrics.FEEDBACK.labels(service=service_id, outcome=item.outcome, rule=code).inc()
-    log(logger, logging.INFO, "feedback stored", service=service_id, items=len(items))
-    return OrjsonResponse({"stored": len(items)})
+    log(logger, logging.INFO, "feedback stored", service=service_id, items=len(items), repeated=repeated)
+    return OrjsonResponse({"stored": len(items) - repeated, "repeated": repeated})
 
 
 async def healthz(request: Request) -> Response:

@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 JsonObject = dict[str, Any]
 
@@ -110,7 +110,7 @@ class Link(WireModel):
 
 class Card(WireModel):
     uuid: str | None = None
-    summary: str = Field(max_length=140)
+    summary: str = Field(max_length=139)  # CDS Hooks 2.0: "<140 characters"
     detail: str | None = None
     indicator: Literal["info", "warning", "critical"]
     source: Source
@@ -139,7 +139,23 @@ class Discovery(WireModel):
     services: list[ServiceDefinition]
 
 
-class AcceptedSuggestion(WireModel):
+class StrictWireModel(WireModel):
+    """Base of what the EHR reports back (feedback): an unknown field is refused, naming it, so a
+    misspelled `overriddeReason` is not stored as "no reason". `extension` stays open (CDS Hooks
+    extensions)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_unknown_fields(cls, value: object) -> object:
+        if isinstance(value, dict):
+            unknown = sorted(str(key) for key in value if key not in cls.model_fields and key != "extension")
+            if unknown:
+                expected = ", ".join(cls.model_fields)
+                raise ValueError(f"unknown field(s) {', '.join(unknown)} (expected {expected})")
+        return value
+
+
+class AcceptedSuggestion(StrictWireModel):
     id: Text = Field(min_length=1, max_length=128)
 
 
@@ -151,7 +167,7 @@ class ReasonCoding(WireModel):
     display: Text | None = Field(default=None, max_length=1024)
 
 
-class OverrideReason(WireModel):
+class OverrideReason(StrictWireModel):
     reason: ReasonCoding | None = None
     userComment: Text | None = Field(default=None, max_length=4000)
 
@@ -164,7 +180,7 @@ _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+
 TIMESTAMP_YEARS = (1900, 2200)
 
 
-class FeedbackItem(WireModel):
+class FeedbackItem(StrictWireModel):
     card: Text = Field(min_length=1, max_length=128)
     outcome: Literal["accepted", "overridden"]
     acceptedSuggestions: list[AcceptedSuggestion] | None = None

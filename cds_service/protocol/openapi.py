@@ -36,7 +36,8 @@ class ErrorBody(BaseModel):
 class FeedbackStored(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    stored: int = Field(ge=1)
+    stored: int = Field(ge=0, description="feedback items stored by this call")
+    repeated: int = Field(ge=0, description="items identical to feedback already stored (stored once)")
 
 
 class Health(BaseModel):
@@ -51,9 +52,10 @@ def _json(schema_name: str) -> dict[str, Any]:
 
 def _errors(*statuses: int) -> dict[str, Any]:
     meaning = {
-        400: "malformed JSON, wrong types, missing fields, wrong hook, invalid FHIR (names the field)",
+        400: "malformed JSON, wrong types, missing or unknown fields, wrong hook (unsupported-hook), invalid FHIR, "
+             "a resource about another patient (patient-mismatch); names the field",
         401: "authentication required (CDS_AUTH=required)",
-        404: "unknown service",
+        404: "unknown service; on feedback, a card uuid this service never issued (unknown-card)",
         412: "the Patient is neither in prefetch nor obtainable from fhirServer",
         413: "body larger than CDS_MAX_BODY_BYTES",
         503: "time-out, or storage unavailable (feedback: retry)",

@@ -1,16 +1,22 @@
 """Reads and writes of the service, each in its own transaction, committed before returning.
 
 Feedback is committed before the endpoint answers 200, so an acknowledged feedback survives a
-crash right after (see tests/storage/test_durability.py).
+crash right after (see tests/storage/test_durability.py). The same feedback sent again (an EHR
+retrying after a lost answer) is stored once: a unique digest and `ON CONFLICT DO NOTHING`, on
+SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,6 +28,16 @@ class CardRecord:
     uuid: str
     indicator: str
     rule_codes: list[str]
+    suggestion_uuids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IssuedCardInfo:
+    """What feedback is checked against: the card's rules and its suggestions (None: a card
+    issued before suggestions were recorded)."""
+
+    rule_codes: list[str]
+    suggestion_uuids: list[str] | None
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,21 @@ class FeedbackRecord:
     override_reason_code: str | None
     override_comment: str | None
     outcome_timestamp: datetime
+
+    def dedup_key(self) -> str:
+        """What makes two feedbacks the same decision: card, outcome, suggestions, reason (not
+        the timestamp: a resent feedback is the same decision)."""
+        key = [self.service_id, self.card_uuid, self.outcome, sorted(self.accepted_suggestions),
+               self.override_reason_system, self.override_reason_code, self.override_comment]
+        return hashlib.sha256(json.dumps(key, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredFeedback:
+    """One item's fate: the rules of its card, and whether an identical row already existed."""
+
+    rule_codes: list[str]
+    repeated: bool
 
 
 def now() -> datetime:
@@ -95,39 +126,55 @@ class Repository:
                         raise RuntimeError("evaluation insert returned no primary key")
                     ids.append(key[0])
             cards = [{"card_uuid": card.uuid, "evaluation_id": evaluation_id, "indicator": card.indicator,
-                      "rule_codes": card.rule_codes}
+                      "rule_codes": card.rule_codes, "suggestion_uuids": card.suggestion_uuids}
                      for evaluation_id, record in zip(ids, records, strict=True) for card in record.cards]
             if cards:
                 await connection.execute(insert(IssuedCard), cards)
 
-    async def rules_of_cards(self, card_uuids: list[str]) -> dict[str, list[str]]:
+    async def issued_cards(self, card_uuids: list[str]) -> dict[str, IssuedCardInfo]:
+        """The issued cards among `card_uuids` (a card re-issued for the same hookInstance has
+        one row per evaluation, all alike)."""
         async with self._sessions() as session:
             rows = await session.execute(
-                select(IssuedCard.card_uuid, IssuedCard.rule_codes).where(
-                    IssuedCard.card_uuid.in_(card_uuids)
+                select(IssuedCard.card_uuid, IssuedCard.rule_codes, IssuedCard.suggestion_uuids).where(
+                    IssuedCard.card_uuid.in_(set(card_uuids))
                 )
             )
-            return {uuid: list(codes) for uuid, codes in rows.all()}
+            return {uuid: IssuedCardInfo(list(codes), None if suggestions is None else list(suggestions))
+                    for uuid, codes, suggestions in rows.all()}
 
-    async def record_feedback(self, items: list[FeedbackRecord]) -> list[list[str]]:
-        """Store every item in one transaction; returns the rule codes of each item's card."""
-        rules = await self.rules_of_cards([item.card_uuid for item in items])
+    async def rules_of_cards(self, card_uuids: list[str]) -> dict[str, list[str]]:
+        return {uuid: card.rule_codes for uuid, card in (await self.issued_cards(card_uuids)).items()}
+
+    async def record_feedback(
+        self, items: list[FeedbackRecord], cards: Mapping[str, IssuedCardInfo] | None = None
+    ) -> list[StoredFeedback]:
+        """Store every item in one transaction, an identical one only once (it is then
+        `repeated`); `cards` are the issued cards when the caller has already read them."""
+        if cards is None:
+            cards = await self.issued_cards([item.card_uuid for item in items])
         received = now()
+        results = []
         async with self._sessions() as session, session.begin():
+            connection = await session.connection()
+            statement = _insert_once(connection.dialect.name)
             for item in items:
-                session.add(Feedback(
-                    service_id=item.service_id,
-                    card_uuid=item.card_uuid,
-                    outcome=item.outcome,
-                    accepted_suggestions=item.accepted_suggestions,
-                    override_reason_system=item.override_reason_system,
-                    override_reason_code=item.override_reason_code,
-                    override_comment=item.override_comment,
-                    outcome_timestamp=item.outcome_timestamp,
-                    received_at=received,
-                    rule_codes=rules.get(item.card_uuid, []),
-                ))
-        return [rules.get(item.card_uuid, []) for item in items]
+                rules = cards[item.card_uuid].rule_codes if item.card_uuid in cards else []
+                inserted = await connection.execute(statement, {
+                    "service_id": item.service_id,
+                    "card_uuid": item.card_uuid,
+                    "outcome": item.outcome,
+                    "accepted_suggestions": item.accepted_suggestions,
+                    "override_reason_system": item.override_reason_system,
+                    "override_reason_code": item.override_reason_code,
+                    "override_comment": item.override_comment,
+                    "outcome_timestamp": item.outcome_timestamp,
+                    "received_at": received,
+                    "rule_codes": rules,
+                    "dedup_key": item.dedup_key(),
+                })
+                results.append(StoredFeedback(rules, repeated=getattr(inserted, "rowcount", 1) == 0))
+        return results
 
     async def count_feedback(self) -> int:
         async with self._sessions() as session:
@@ -159,3 +206,12 @@ class Repository:
             "feedback": int(getattr(feedback, "rowcount", 0) or 0),
             "seen_tokens": int(getattr(tokens, "rowcount", 0) or 0),
         }
+
+
+def _insert_once(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (dedup_key) DO NOTHING, in the dialect's own words."""
+    if dialect == "postgresql":
+        return postgresql.insert(Feedback).on_conflict_do_nothing(index_elements=["dedup_key"])
+    if dialect == "sqlite":
+        return sqlite.insert(Feedback).on_conflict_do_nothing(index_elements=["dedup_key"])
+    raise NotImplementedError(f"feedback storage supports SQLite and PostgreSQL, not {dialect}")

@@ -41,6 +41,8 @@ class IssuedCard(Base):
     )
     indicator: Mapped[str] = mapped_column(String(16))
     rule_codes: Mapped[list[str]] = mapped_column(JSON)
+    # The uuids of the card's suggestions (NULL for cards issued before migration 0002).
+    suggestion_uuids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class Feedback(Base):
@@ -59,6 +61,10 @@ class Feedback(Base):
     outcome_timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     rule_codes: Mapped[list[str]] = mapped_column(JSON)
+    # Digest of (card, outcome, accepted suggestions, override reason): a resent feedback is one row.
+    dedup_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (Index("ux_feedback_dedup_key", "dedup_key", unique=True),)
 
 
 class SeenToken(Base):

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from cds_service.clinical.cards import RULE_SYSTEM, SUMMARY_LIMIT, texts_of
+from cds_service.clinical.cards import RULE_SYSTEM, SUMMARY_LIMIT, clip_summary, texts_of
 from cds_service.clinical.profile import GROUPS, LANGUAGES, PROFILE_NAMES, RULE_CODES, Language, load_profile
 from cds_service.protocol.models import Card
 from tests.builders import condition, other_order
@@ -38,7 +38,7 @@ def test_every_rule_text_renders_fully_and_briefly(profile: str, lang: Language)
     for result in CATALOGUES[profile].values():
         for found in result.findings:
             summary, detail = texts_of(found, spec, lang)
-            assert 10 <= len(summary) <= SUMMARY_LIMIT, (found.code, summary)
+            assert 10 <= len(clip_summary(summary)) < SUMMARY_LIMIT, (found.code, summary)
             assert not PLACEHOLDER.search(summary), (found.code, summary)
             assert not PLACEHOLDER.search(detail), (found.code, detail)
             assert "(('" not in summary + detail and "('label'" not in summary + detail, found.code
@@ -58,7 +58,7 @@ def test_french_and_english_texts_differ() -> None:
 def test_cards_are_valid_cds_hooks_cards(profile: str, lang: Language) -> None:
     for card in all_cards(profile, lang):
         Card.model_validate(card)
-        assert len(card["summary"]) <= SUMMARY_LIMIT
+        assert len(card["summary"]) < SUMMARY_LIMIT
         assert not PLACEHOLDER.search(card["summary"] + card["detail"])
         assert card["source"]["topic"]["system"] == RULE_SYSTEM
         codes = card["extension"]["baclofen-rtu-rules"]
@@ -231,3 +231,14 @@ def test_data_unavailable_card_names_what_was_not_checked() -> None:
 def test_no_cards_outside_scope() -> None:
     order = other_order("N02BE01", "Paracétamol", oid="draft-1", status="draft")
     assert run([order], conditions=[condition("F10.2")]).cards() == []
+
+
+def test_clip_summary_keeps_short_text_and_cuts_long_text_at_a_word() -> None:
+    assert clip_summary("Baclofène  120 mg/j\n: avis") == "Baclofène 120 mg/j : avis"
+    exactly = "x" * 139
+    assert clip_summary(exactly) == exactly
+    words = " ".join(["baclofène"] * 20)  # 199 characters
+    clipped = clip_summary(words)
+    assert len(clipped) < SUMMARY_LIMIT and clipped.endswith("baclofène…")
+    assert clip_summary("y" * 140) == "y" * 138 + "…"
+    assert clip_summary("a" * 137 + " bc") == "a" * 137 + "…"  # 140 long: the cut word is dropped

@@ -34,6 +34,7 @@ METRICS: dict[str, set[str]] = {
     "cds_fhir_fetch_errors_total": {"key", "reason"},
     "cds_rule_firings_total": {"rule", "profile"},
     "cds_cards_total": {"indicator"},
+    "cds_out_of_scope_total": {"service"},
     "cds_feedback_total": {"service", "outcome", "rule"},
 }
 HISTOGRAMS = {"cds_request_duration_seconds", "cds_fhir_fetch_duration_seconds"}

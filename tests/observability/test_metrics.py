@@ -55,6 +55,9 @@ async def test_metrics_after_fixture_runs(client: httpx.AsyncClient, fhir_server
         assert _value(text, "cds_rule_firings_total", rule=rule, profile="rtu-2014") >= 1, rule
     for indicator in ("info", "warning", "critical"):
         assert _value(text, "cds_cards_total", indicator=indicator) >= 1, indicator
+    # scope-non-baclofen-* fixtures: answered by the out-of-scope fast path, counted, not audited
+    assert _value(text, "cds_out_of_scope_total", service="baclofen-rtu") - _value(
+        before, "cds_out_of_scope_total", service="baclofen-rtu") >= 2
     assert _value(text, "cds_fhir_fetch_duration_seconds_count", key="allergies") >= 1
     assert _value(text, "cds_fhir_fetch_errors_total", key="allergies", reason="http-error") >= 1
     rule = card["extension"]["baclofen-rtu-rules"][0]  # type: ignore[index]

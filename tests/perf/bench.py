@@ -5,7 +5,8 @@ a temporary SQLite, auto-migrated), a *floor* (a bare Starlette endpoint under t
 settings answering a recorded CDS Hooks response) and, for the missing-prefetch case, the test
 FHIR server answering after 20 ms. A closed-loop load generator sends the fixtures' order-sign
 requests (full prefetch, a fresh hookInstance each) at concurrency 1, 8 and 32, bounded in count
-and time, then a large patient and a missing-prefetch request. Results go to
+and time, then orders that are not baclofen (out-of-scope: answered before the prefetch is
+read), a large patient and a missing-prefetch request. Results go to
 `bench-results/bench.json` and a table is printed, with each case's p50 relative to the floor's.
 
 The machine has 2 cores shared by the client and the server(s): the server under test is
@@ -109,6 +110,21 @@ def large_patient() -> Body:
     return prepared("large-patient", request)
 
 
+def out_of_scope_bodies() -> list[Body]:
+    """Orders that are not baclofen (the fixtures' `scope-non-baclofen-*`), each sent with its full
+    prefetch and with none at all (no fhirServer either): both answered before the prefetch is read."""
+    bodies = []
+    for folder in sorted(SCENARIOS.glob("scope-non-baclofen-*")):
+        request = json.loads((folder / "request.json").read_text(encoding="utf-8"))
+        if "fhirServer" in request:
+            request["fhirServer"] = "http://127.0.0.1:9/fhir"  # never reached
+        bodies.append(prepared(f"{folder.name}-prefetch", request))
+        bare = {key: value for key, value in request.items()
+                if key not in ("prefetch", "fhirServer", "fhirAuthorization")}
+        bodies.append(prepared(f"{folder.name}-bare", bare))
+    return bodies
+
+
 def missing_prefetch(fhir_base: str) -> tuple[Body, list[dict[str, Any]]]:
     """A fixture without prefetch (every key fetched from the FHIR server), and what the server holds."""
     request = json.loads((SCENARIOS / MISSING_PREFETCH_SCENARIO / "request.json").read_text(encoding="utf-8"))
@@ -153,7 +169,7 @@ def record_floor_response(service: Server, bodies: list[Body]) -> bytes:
     return responses[len(responses) // 2]
 
 
-CASES = ("floor", "full-prefetch", "large-patient", "missing-prefetch", "full-prefetch-2w")
+CASES = ("floor", "full-prefetch", "out-of-scope", "large-patient", "missing-prefetch", "full-prefetch-2w")
 
 
 async def run_case(cases: list[dict[str, Any]], case: str, server: Server, bodies: list[Body], workers: int,
@@ -195,6 +211,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             if "full-prefetch" in wanted:
                 for concurrency in CONCURRENCY:
                     await run_case(cases, "full-prefetch", service, bodies, 1, concurrency, full, client)
+            if "out-of-scope" in wanted:
+                for concurrency in CONCURRENCY:
+                    await run_case(cases, "out-of-scope", service, out_of_scope_bodies(), 1, concurrency, full,
+                                   client)
             big = large_patient()
             extras["large_patient_request_bytes"] = len(big.payload)
             if "large-patient" in wanted:
@@ -244,6 +264,7 @@ def targets(cases: list[dict[str, Any]], extras: dict[str, Any]) -> list[dict[st
         return {}
 
     full8, floor8 = find("full-prefetch", 1, 8), find("floor", 1, 8)
+    out8 = find("out-of-scope", 1, 8)
     large1 = find("large-patient", 1, 1)
     missing1 = find("missing-prefetch", 1, 1)
     checks: list[tuple[str, float, float]] = []
@@ -252,14 +273,18 @@ def targets(cases: list[dict[str, Any]], extras: dict[str, Any]) -> list[dict[st
                        round(2 * floor8["p50_ms"], 3)))
     if full8:
         checks.append(("full-prefetch p99 < 25 ms (c=8, 1 worker)", full8["p99_ms"], 25.0))
+    if out8 and floor8:
+        checks.append(("out-of-scope p50 <= 1.5x floor p50 (c=8, 1 worker)", out8["p50_ms"],
+                       round(1.5 * floor8["p50_ms"], 3)))
     if large1:
         checks.append(("large patient p50 < 50 ms (c=1)", large1["p50_ms"], 50.0))
     if missing1:
         checks.append(("missing-prefetch p50 < FHIR round trip + 10 ms (c=1)", missing1["p50_ms"],
                        round(extras["fhir_round_trip_p50_ms"] + 10, 3)))
     checks.append(("no errors", sum(r["errors"] for r in cases), 0))
+    inclusive = ("full-prefetch p50", "out-of-scope p50", "no errors")
     return [{"target": name, "measured": value, "limit": limit,
-             "met": value <= limit if name.startswith(("full-prefetch p50", "no errors")) else value < limit}
+             "met": value <= limit if name.startswith(inclusive) else value < limit}
             for name, value, limit in checks]
 
 

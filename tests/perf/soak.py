@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 
 from tests.perf.bench import missing_prefetch
@@ -42,8 +43,9 @@ FD_GROWTH_LIMIT = 2  # flat: the median descriptor count of the last third withi
 # (pooled and closing connections make the count wander by a few from one sample to the next)
 
 
-def workload(fhir_base: str) -> list[Body]:
-    """About 80 % full prefetch, 7 % fetched from the FHIR server, 7 % invalid, 6 % feedback."""
+def workload(fhir_base: str, card_uuid: str) -> list[Body]:
+    """About 80 % full prefetch, 7 % fetched from the FHIR server, 7 % invalid, 6 % feedback
+    (on a card the service issued: feedback on any other uuid is a 404)."""
     full = full_prefetch_bodies()
     fetched, _ = missing_prefetch(fhir_base)
     fetched_fast = Body(fetched.name, fetched.path, fetched.payload.replace(b"/delay-20/fhir", b"/ok/fhir"))
@@ -52,7 +54,7 @@ def workload(fhir_base: str) -> list[Body]:
     bad = [Body("malformed", "/cds-services/baclofen-rtu", b'{"hook": "order-sign",', 400),
            prepared("invalid-fhir", invalid_fhir, expect=400)]
     feedback = Body("feedback", "/cds-services/baclofen-rtu/feedback", orjson.dumps({"feedback": [{
-        "card": "00000000-0000-4000-8000-000000000000", "outcome": "overridden",
+        "card": card_uuid, "outcome": "overridden",
         "outcomeTimestamp": "2026-03-10T10:00:00Z",
         "overrideReason": {"reason": {"system": "urn:baclofen-rtu:override-reason", "code": "other"}}}]}))
     mix: list[Body] = []
@@ -83,7 +85,11 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         fhir = start_fhir(workdir, resources, placement.client)
         service = start_service(workdir, workers=1, cpus=placement.server)
         try:
-            bodies = workload(fhir.base)
+            first = full_prefetch_bodies()[0]
+            async with httpx.AsyncClient(timeout=30) as http:
+                issued = (await http.post(service.base + first.path, content=first.fresh(),
+                                          headers={"content-type": "application/json"})).json()
+            bodies = workload(fhir.base, issued["cards"][0]["uuid"])
             pid = service.process.pid
             started = time.perf_counter()
             samples.append({"t_seconds": 0.0, "rss_kib": rss_kib(pid), "open_fds": open_fds(pid)})

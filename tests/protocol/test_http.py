@@ -36,7 +36,7 @@ async def test_baclofen_order_gets_cards_with_rule_codes(client: httpx.AsyncClie
     body = response.json()
     assert "plan-next-dose" in rule_codes(body)
     for card in body["cards"]:
-        assert len(card["summary"]) <= 140
+        assert len(card["summary"]) < 140
         assert card["source"]["topic"]["system"] == "urn:baclofen-rtu:rule"
         assert card["indicator"] in ("info", "warning", "critical")
 
@@ -150,7 +150,7 @@ async def test_feedback_is_validated_and_stored(client: httpx.AsyncClient, app: 
     ]}
     response = await client.post("/cds-services/baclofen-rtu/feedback", json=feedback)
     assert response.status_code == 200, response.text
-    assert response.json() == {"stored": 1}
+    assert response.json() == {"stored": 1, "repeated": 0}
     assert await app.state.cds.repository.count_feedback() == 1
     bad = {"feedback": [{"card": card["uuid"], "outcome": "maybe", "outcomeTimestamp": "2026-03-10T10:00:00Z"}]}
     response = await client.post("/cds-services/baclofen-rtu/feedback", json=bad)

@@ -76,8 +76,9 @@ async def test_valid_es384_and_rs384_tokens_pass(secure: httpx.AsyncClient, es_k
     path = "/cds-services/baclofen-rtu"
     response = await secure.post(path, json=hook_request(), headers=token(rs_key, path))
     assert response.status_code == 200
-    card = response.json()["cards"][0]["uuid"]
-    feedback = {"feedback": [{"card": card, "outcome": "accepted", "outcomeTimestamp": "2026-03-10T10:00:00Z"}]}
+    card = response.json()["cards"][0]
+    feedback = {"feedback": [{"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-03-10T10:00:00Z",
+                              "acceptedSuggestions": [{"id": s["uuid"]} for s in card.get("suggestions", [])[:1]]}]}
     fpath = path + "/feedback"
     assert (await secure.post(fpath, json=feedback, headers=token(es_key, fpath))).status_code == 200
 

@@ -87,8 +87,9 @@ async def test_unmigrated_database_is_not_ready(tmp_path: Path) -> None:
 async def test_feedback_is_tied_to_the_rules_of_its_card(repository: Repository) -> None:
     card = str(uuid.uuid4())
     await repository.record_evaluation(_evaluation(card))
-    rules = await repository.record_feedback([_feedback(card), _feedback("unknown-card", "overridden")])
-    assert rules == [["dose-specialist"], []]
+    stored = await repository.record_feedback([_feedback(card), _feedback("unknown-card", "overridden")])
+    assert [item.rule_codes for item in stored] == [["dose-specialist"], []]
+    assert [item.repeated for item in stored] == [False, False]
     assert await repository.count_feedback() == 2
 
 
@@ -143,6 +144,7 @@ async def test_the_app_end_to_end_on_each_backend(backend_url: str) -> None:
         assert (await client.get("/readyz")).json()["status"] == "ready"
         cards = (await client.post("/cds-services/baclofen-rtu", json=hook_request())).json()["cards"]
         feedback = {"feedback": [{"card": cards[0]["uuid"], "outcome": "accepted",
+                                  "acceptedSuggestions": [{"id": s["uuid"]} for s in cards[0].get("suggestions", [])],
                                   "outcomeTimestamp": "2026-03-10T10:00:00+01:00"}]}
         assert (await client.post("/cds-services/baclofen-rtu/feedback", json=feedback)).status_code == 200
         repository: Repository = app.state.cds.repository
@@ -185,3 +187,40 @@ async def test_database_errors_never_carry_the_statement_parameters(tmp_path: Pa
         assert "patient-identifier-123" not in str(caught.value)
     finally:
         await engine.dispose()
+
+
+async def test_identical_feedback_is_stored_once_and_a_contradiction_is_a_new_row(backend_url: str) -> None:
+    """Two engines stand for two processes: an EHR retry may land on another instance."""
+    card = str(uuid.uuid4())
+    first, second = create_engine(backend_url), create_engine(backend_url)
+    try:
+        a, b = Repository(session_factory(first)), Repository(session_factory(second))
+        await a.record_evaluation(_evaluation(card))
+        stored = await a.record_feedback([_feedback(card), _feedback(card)])
+        assert [item.repeated for item in stored] == [False, True]
+        later = FeedbackRecord(**{**_feedback(card).__dict__,
+                                  "outcome_timestamp": datetime(2026, 3, 11, tzinfo=UTC)})
+        assert [item.repeated for item in await b.record_feedback([later])] == [True]
+        results = await asyncio.gather(*(repo.record_feedback([_feedback(card, "overridden")])
+                                         for repo in (a, b, a, b)))
+        assert sorted(result[0].repeated for result in results) == [False, True, True, True]
+        other_suggestion = FeedbackRecord(**{**_feedback(card).__dict__, "accepted_suggestions": ["s2"]})
+        assert [item.repeated for item in await b.record_feedback([other_suggestion])] == [False]
+        assert await a.count_feedback() == 3
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_issued_cards_keep_their_suggestion_uuids(repository: Repository) -> None:
+    card, plain = str(uuid.uuid4()), str(uuid.uuid4())
+    record = _evaluation(card)
+    record = EvaluationRecord(**{**record.__dict__, "cards": [
+        CardRecord(card, "warning", ["plan-next-dose"], ["sug-1", "sug-2"]),
+        CardRecord(plain, "info", ["monitoring"])]})
+    await repository.record_evaluation(record)
+    issued = await repository.issued_cards([card, plain, "never-issued"])
+    assert issued[card].suggestion_uuids == ["sug-1", "sug-2"]
+    assert issued[card].rule_codes == ["plan-next-dose"]
+    assert issued[plain].suggestion_uuids == []
+    assert "never-issued" not in issued

@@ -94,9 +94,16 @@ async def test_unstorable_feedback_is_400_naming_the_field(
     assert await app.state.cds.repository.count_feedback() == 0
 
 
+async def _issued_card(client: httpx.AsyncClient) -> str:
+    """Feedback is only taken for a card this service issued (else 404 unknown-card)."""
+    response = await client.post("/cds-services/baclofen-rtu", json=hook_request())
+    assert response.status_code == 200, response.text
+    return str(response.json()["cards"][0]["uuid"])
+
+
 async def test_longest_storable_values_are_stored(edge: tuple[httpx.AsyncClient, Starlette]) -> None:
     client, app = edge
-    item = _item(**{"overrideReason__reason__code": "c" * 128, "overrideReason__reason__system": "s" * 256,
+    item = _item(await _issued_card(client), **{"overrideReason__reason__code": "c" * 128, "overrideReason__reason__system": "s" * 256,
                     "outcomeTimestamp": "2200-12-31T23:59:59+14:00"})
     response = await client.post(FEEDBACK, json={"feedback": [item]})
     assert response.status_code == 200, response.text

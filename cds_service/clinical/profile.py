@@ -7,7 +7,7 @@ are loaded and checked once (`load_profile` is cached), so a bad file fails at s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import cache
@@ -36,7 +36,7 @@ RULE_CODES: tuple[str, ...] = (
     "rtu-register", "monitoring", "indication-missing", "indication-amm",
     "dose-unknown", "data-unavailable",
 )
-GROUPS = ("critical", "dose", "titration", "renal", "safety", "followup", "data")
+GROUPS = ("critical", "dose", "titration", "renal", "safety", "indication", "followup", "data")
 
 
 class ProfileError(ValueError):
@@ -82,6 +82,7 @@ class Policy:
     order_select_rules: frozenset[str]
     amm_indication_rules: frozenset[str]
     register_applies: bool
+    followup_on_stable_renewal: bool  # register/monitoring cards on a same-dose stable renewal
 
     def applies_to_amm(self, code: str) -> bool:
         """Whether a rule still runs for a spasticity (AMM) order; entries may be `ci-*`."""
@@ -125,6 +126,19 @@ class RuleSpec:
 
 
 @dataclass(frozen=True)
+class OverrideReason:
+    """A reason a clinician may give for overriding a card; offered only on cards whose rules
+    match one of `rules` (patterns such as `renal-*`), so a renal card offers renal reasons."""
+
+    code: str
+    display: Text
+    rules: tuple[str, ...]
+
+    def applies_to(self, codes: Sequence[str]) -> bool:
+        return any(fnmatchcase(code, pattern) for code in codes for pattern in self.rules)
+
+
+@dataclass(frozen=True)
 class Profile:
     id: str
     name: Text
@@ -140,8 +154,12 @@ class Profile:
     value_sets: Mapping[str, ValueSet]
     rules: Mapping[str, RuleSpec]
     group_titles: Mapping[str, Text]
-    override_reasons: tuple[tuple[str, Text], ...]
+    override_reasons: tuple[OverrideReason, ...]
     labels: Mapping[str, Text] = field(default_factory=dict)
+
+    def override_reasons_for(self, codes: Sequence[str]) -> list[OverrideReason]:
+        """The override reasons that fit a card covering these rules, in profile order."""
+        return [reason for reason in self.override_reasons if reason.applies_to(codes)]
 
     def value_set(self, name: str) -> ValueSet:
         try:
@@ -244,6 +262,7 @@ def _build(data: Mapping[str, Any]) -> Profile:
                 order_select_rules=frozenset(policy["order_select_rules"]),
                 amm_indication_rules=frozenset(policy["amm_indication_rules"]),
                 register_applies=bool(policy["register_applies"]),
+                followup_on_stable_renewal=bool(policy["followup_on_stable_renewal"]),
             ),
             value_sets=value_sets,
             rules=rules,
@@ -252,8 +271,10 @@ def _build(data: Mapping[str, Any]) -> Profile:
                 for name, text in _section(data, "groups", pid).items()
             },
             override_reasons=tuple(
-                (str(item["code"]), _text(item["display"], f"{pid}.override_reasons"))
-                for item in data.get("override_reasons") or []
+                OverrideReason(str(code), _text(item["display"], f"{pid}.override_reasons.{code}"),
+                               tuple(str(rule) for rule in item["rules"]))
+                for code, item in (data.get("override_reasons") or {}).items()
+                if item is not None  # a derived profile removes a reason with `code: null`
             ),
             labels={
                 key: _text(text, f"{pid}.labels.{key}")
@@ -278,6 +299,9 @@ def _check(profile: Profile) -> None:
         for name in (spec.value_set, spec.atc_value_set):
             if name is not None:
                 profile.value_set(name)
+    for reason in profile.override_reasons:
+        if not any(fnmatchcase(code, pattern) for code in RULE_CODES for pattern in reason.rules):
+            raise ProfileError(f"profile {profile.id}: override reason {reason.code} matches no rule")
     for group in GROUPS:
         if group not in profile.group_titles:
             raise ProfileError(f"profile {profile.id}: no title for group {group}")

@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from cds_service.clinical.cards import format_date
 from cds_service.clinical.profile import LANGUAGES, Language
 from cds_service.clinical.titration import PlanDay, fmt, split_intakes
+from cds_service.clinical.wording import format_date
 from cds_service.protocol.language import negotiate
 from cds_service.sandbox.plan_chart import Line, render_chart
 from cds_service.sandbox.plan_params import BadParameter, PlanQuery, parse_query

@@ -21,23 +21,28 @@ from pathlib import Path
 from typing import Any
 
 from cds_service import __version__
-from cds_service.settings import get_settings
+from cds_service.settings import SANDBOX_PROFILE, get_settings
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from cds_service.clinical.profile import ProfileError, load_profile
+    from cds_service.clinical.profile import ProfileError, load_profile, missing_profile_message
     from cds_service.observability.logging import configure
     from cds_service.storage.database import migrate
 
     settings = get_settings()
     configure(settings.log_level, settings.log_format)
+    if settings.profile_name is None:
+        print(f"baclofen-cds: {missing_profile_message()}", file=sys.stderr)
+        return 3
     try:
-        load_profile(settings.profile)
+        profile = load_profile(settings.profile_name)
     except ProfileError as exc:
         print(f"baclofen-cds: invalid rule profile: {exc}", file=sys.stderr)
         return 3
+    default = "" if settings.profile else " (sandbox default: CDS_PROFILE not set)"
+    print(f"baclofen-cds: rule profile {profile.id}: {profile.meta.label('en')}{default}", file=sys.stderr)
     if settings.auto_migrate:
         try:
             migrate(settings.database_url)
@@ -133,7 +138,7 @@ def _check(args: argparse.Namespace) -> int:
             outcome = await run_hook(
                 offline,
                 hook="order-sign" if request.hook == "order-sign" else "order-select",
-                profile=load_profile(args.profile or settings.profile),
+                profile=load_profile(args.profile or settings.profile or SANDBOX_PROFILE),
                 http=http,
                 lang=args.lang,
                 today=date.today(),
@@ -221,7 +226,7 @@ def parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="evaluate one CDS Hooks request file offline")
     check.add_argument("request", help="a CDS Hooks request JSON file (with full prefetch)")
     check.add_argument("--lang", choices=["fr", "en"], default="fr", help="card language (default fr)")
-    check.add_argument("--profile", default=None, help="rule profile (default CDS_PROFILE or rtu-2014)")
+    check.add_argument("--profile", default=None, help="rule profile (default CDS_PROFILE, else rtu-2014, historical)")
     check.set_defaults(func=_check)
 
     migrate = commands.add_parser("migrate", help="upgrade the database schema to the latest revision")

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./var/baclofen-cds.db"
     auto_migrate: bool = True
-    profile: str = "rtu-2014"
+    profile: str | None = None  # required in production: no silent regulatory default
     fhir_timeout_seconds: float = 2.0
     fhir_max_pages: int = 20
     max_body_bytes: int = 2_000_000
@@ -67,6 +67,17 @@ class Settings(BaseSettings):
     @property
     def sandbox(self) -> bool:
         return self.auth == "off"
+
+    @property
+    def profile_name(self) -> str | None:
+        """The rule profile to load: `CDS_PROFILE`, else the sandbox default; None in production
+        without `CDS_PROFILE` (start-up refuses: the hospital must choose its regulatory frame)."""
+        if self.profile:
+            return self.profile
+        return SANDBOX_PROFILE if self.sandbox else None
+
+
+SANDBOX_PROFILE = "rtu-2014"
 
 
 @lru_cache(maxsize=1)

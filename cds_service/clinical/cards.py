@@ -31,7 +31,7 @@ from cds_service.clinical.findings import (
     Referral,
     UpdateDose,
 )
-from cds_service.clinical.profile import GROUPS, Language, Profile
+from cds_service.clinical.profile import GROUPS, STATUS_LABELS, Language, Profile
 from cds_service.clinical.suggestion_policy import CONTRAINDICATION_CODES
 from cds_service.clinical.titration import fmt
 from cds_service.clinical.wording import finish, format_date
@@ -284,7 +284,8 @@ def _card(
         "detail": heading + "\n\n---\n\n".join(parts) + "\n\n" + footer,
         "indicator": indicator,
         "source": {
-            "label": profile.source_label[lang],
+            "label": f"{profile.source_label[lang]} · v{profile.meta.version} · "
+                     f"{STATUS_LABELS[profile.meta.status][lang]}",
             "url": profile.source_url,
             "topic": {"system": RULE_SYSTEM, "code": primary.code, "display": texts[0][0][:120]},
         },

@@ -126,6 +126,42 @@ class RuleSpec:
 
 
 @dataclass(frozen=True)
+class SignOff:
+    """The hospital drug committee's approval of the profile (filled in by the hospital)."""
+
+    committee: str
+    signed_by: str
+    signed_on: str
+
+    @property
+    def signed(self) -> bool:
+        return bool(self.signed_by and self.signed_on)
+
+
+@dataclass(frozen=True)
+class ProfileMeta:
+    """What a committee signs: which regulatory text, of when, in which version of the file."""
+
+    title: Text
+    regulatory_source: Text
+    regulatory_date: str
+    version: str
+    status: Literal["current", "historical"]
+    sign_off: SignOff
+
+    def label(self, lang: Language) -> str:
+        """« RTU baclofène modifiée (ANSM, juillet 2017) · v1.0 · en vigueur »."""
+        status = STATUS_LABELS[self.status][lang]
+        return f"{self.title[lang]} · v{self.version} · {status}"
+
+
+STATUS_LABELS: Mapping[str, Text] = {
+    "current": {"fr": "en vigueur", "en": "current"},
+    "historical": {"fr": "historique", "en": "historical"},
+}
+
+
+@dataclass(frozen=True)
 class OverrideReason:
     """A reason a clinician may give for overriding a card; offered only on cards whose rules
     match one of `rules` (patterns such as `renal-*`), so a renal card offers renal reasons."""
@@ -141,6 +177,7 @@ class OverrideReason:
 @dataclass(frozen=True)
 class Profile:
     id: str
+    meta: ProfileMeta
     name: Text
     source_label: Text
     source_url: str
@@ -234,8 +271,21 @@ def _build(data: Mapping[str, Any]) -> Profile:
         renal = _section(data, "renal", pid)
         policy = _section(data, "policy", pid)
         source = _section(data, "source", pid)
+        meta = _section(data, "metadata", pid)
+        sign_off = meta.get("sign_off") or {}
+        if meta.get("status") not in ("current", "historical"):
+            raise ProfileError(f"profile {pid}: metadata.status must be current or historical")
         profile = Profile(
             id=pid,
+            meta=ProfileMeta(
+                title=_text(meta.get("title"), f"{pid}.metadata.title"),
+                regulatory_source=_text(meta.get("regulatory_source"), f"{pid}.metadata.regulatory_source"),
+                regulatory_date=str(meta["regulatory_date"]),
+                version=str(meta["version"]),
+                status=meta["status"],
+                sign_off=SignOff(str(sign_off.get("committee") or ""), str(sign_off.get("signed_by") or ""),
+                                 str(sign_off.get("signed_on") or "")),
+            ),
             name=_text(data.get("name"), f"{pid}.name"),
             source_label=_text(source.get("label"), f"{pid}.source.label"),
             source_url=str(source["url"]),
@@ -305,6 +355,21 @@ def _check(profile: Profile) -> None:
     for group in GROUPS:
         if group not in profile.group_titles:
             raise ProfileError(f"profile {profile.id}: no title for group {group}")
+
+
+def profile_choices() -> str:
+    """One line naming each profile and what it means, for start-up messages and `--help`."""
+    parts = []
+    for name in PROFILE_NAMES:
+        profile = load_profile(name)
+        parts.append(f"{name} = {profile.meta.title['en']}, max {profile.doses.max_mg_per_day:g} mg/day "
+                     f"({profile.meta.status})")
+    return "; ".join(parts)
+
+
+def missing_profile_message() -> str:
+    return ("CDS_PROFILE must be set explicitly in production (CDS_AUTH=required); choose one of: "
+            + profile_choices())
 
 
 @cache

@@ -86,7 +86,7 @@ async def get_discovery(request: Request) -> Response:
         await authenticate(request)
     except ApiError as error:
         return error_response(error)
-    return OrjsonResponse(discovery().model_dump(exclude_none=True))
+    return OrjsonResponse(discovery(state_of(request).profile).model_dump(exclude_none=True))
 
 
 def _service(service_id: str) -> Any:
@@ -231,7 +231,10 @@ async def readyz(request: Request) -> Response:
         await state_of(request).repository.ping()
     except Exception as exc:
         return OrjsonResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
-    return OrjsonResponse({"status": "ready", "profile": state_of(request).profile.id})
+    profile = state_of(request).profile
+    return OrjsonResponse({"status": "ready", "profile": profile.id, "profile_title": profile.meta.title["en"],
+                           "profile_version": profile.meta.version, "profile_status": profile.meta.status,
+                           "profile_signed_off": profile.meta.sign_off.signed})
 
 
 async def get_metrics(request: Request) -> Response:

@@ -143,7 +143,7 @@ def _summary(q: PlanQuery, review: date, interval: int) -> str:
         ("age", age),
         ("renal", text(f"renal_{q.renal}", lang)),
         ("intakes", str(max(q.intakes, q.profile.titration.min_intakes))),
-        ("profile", q.profile.name[lang]),
+        ("profile", q.profile.meta.label(lang)),
         ("review", text("review_every", lang, date=format_date(review, lang), days=interval)),
     ]
     if q.state == "taper":  # a reduction to a stop: no titration, no review rhythm to show
@@ -250,7 +250,7 @@ def render_plan(q: PlanQuery, *, sandbox_link: bool) -> str:
         + ("" if taper else _thresholds(q, found))
         + _chart(q, days, found, review)
         + (_table(q, days, review) if days else "")
-        + f'<footer><p>{escape(text("footer", lang, profile=q.profile.name[lang]))}</p></footer>'
+        + f'<footer><p>{escape(text("footer", lang, profile=q.profile.meta.label(lang)))}</p></footer>'
     )
     return _page(lang, text("title_taper" if taper else "title", lang), body, nav)
 

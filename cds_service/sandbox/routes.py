@@ -7,10 +7,11 @@ assets are always there, since production cards link to the plan.
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -30,9 +31,14 @@ def _off() -> Response:
 
 
 async def sandbox_page(request: Request) -> Response:
+    """The sandbox console, naming the rule profile in force (a default in the sandbox)."""
     if not _sandbox_on(request):
         return _off()
-    return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+    profile = request.app.state.cds.profile
+    chosen = "" if request.app.state.cds.settings.profile else " — défaut du bac à sable (CDS_PROFILE non défini)"
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    page = page.replace("{{PROFILE}}", escape(f"{profile.id} · {profile.meta.label('fr')}{chosen}"))
+    return HTMLResponse(page)
 
 
 async def scenario_list(request: Request) -> Response:

@@ -5,6 +5,7 @@
   migrate   upgrade the database schema (Alembic)
   purge     delete audit and feedback rows older than the retention
   fixtures  list or show the FHIR scenarios of fhir_fixtures/
+  profiles  list the rule profiles, or `profiles diff A B`: what changes between two
 """
 
 from __future__ import annotations
@@ -208,6 +209,26 @@ def _fixtures(args: argparse.Namespace) -> int:
     return 0
 
 
+def _profiles(args: argparse.Namespace) -> int:
+    from cds_service.clinical.profile import PROFILE_NAMES, ProfileError, diff_profiles, load_profile
+
+    if args.action == "list":
+        for name in PROFILE_NAMES:
+            profile = load_profile(name)
+            print(f"{name:10} {profile.meta.label('en')}, max {profile.doses.max_mg_per_day:g} mg/day")
+        return 0
+    if len(args.names) != 2:
+        return _error("profiles diff needs two profile names (e.g. rtu-2014 amm-2018)")
+    try:
+        for name in args.names:
+            load_profile(name)
+    except ProfileError as exc:
+        return _error(str(exc))
+    for line in diff_profiles(*args.names):
+        print(line)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="baclofen-cds",
@@ -235,6 +256,11 @@ def parser() -> argparse.ArgumentParser:
     purge = commands.add_parser("purge", help="delete audit and feedback rows older than the retention")
     purge.add_argument("--days", type=int, default=None, help="retention in days (default CDS_RETENTION_DAYS)")
     purge.set_defaults(func=_purge)
+
+    profiles = commands.add_parser("profiles", help="list the rule profiles, or diff two for the drug committee")
+    profiles.add_argument("action", choices=["list", "diff"])
+    profiles.add_argument("names", nargs="*", help="two profile names (for diff)")
+    profiles.set_defaults(func=_profiles)
 
     fixtures = commands.add_parser("fixtures", help="list or show the FHIR test scenarios")
     fixtures.add_argument("action", choices=["list", "show"])

@@ -376,3 +376,27 @@ def missing_profile_message() -> str:
 def load_profile(name: str) -> Profile:
     """The named profile, parsed and checked (cached: profiles are immutable)."""
     return _build(_read(name))
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, Mapping):
+        flat: dict[str, Any] = {}
+        for key, value in data.items():
+            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    return {prefix: data}
+
+
+def diff_profiles(old: str, new: str) -> list[str]:
+    """What changes from one profile to another, one line per setting (thresholds, rules,
+    texts, metadata), for the drug committee: `- key: old` / `+ key: new`."""
+    before, after = _flatten(_read(old)), _flatten(_read(new))
+    lines = []
+    for key in sorted(set(before) | set(after)):
+        if key == "id" or before.get(key) == after.get(key):
+            continue
+        if key in before:
+            lines.append(f"- {key}: {before[key]}")
+        if key in after:
+            lines.append(f"+ {key}: {after[key]}")
+    return lines

@@ -49,3 +49,16 @@ def test_off_label_dose_offers_a_justification_in_80_mg_profiles() -> None:
         assert "off-label-justified" in codes
     assert "off-label-justified" not in [r.code for r in load_profile("rtu-2014").override_reasons_for(
         ["dose-over-max"])]
+
+
+def test_profiles_diff_prints_thresholds_rules_and_texts(capsys) -> None:  # type: ignore[no-untyped-def]
+    from cds_service.cli import main
+
+    assert main(["profiles", "diff", "rtu-2014", "amm-2018"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "- doses.max_mg_per_day: 300" in out and "+ doses.max_mg_per_day: 80" in out
+    assert "+ policy.register_applies: False" in out
+    assert "+ metadata.status: current" in out
+    assert any(line.startswith("+ rules.dose-over-max.summary.fr:") for line in out)
+    assert any(line.startswith("+ override_reasons.off-label-justified") for line in out)
+    assert main(["profiles", "diff", "rtu-2014"]) == 2

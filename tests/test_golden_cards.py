@@ -45,7 +45,7 @@ def english_words(text: str) -> set[str]:
     """English words outside the EHR's own quoted labels and the profile footer's codes."""
     text = _EHR_QUOTE.sub("", text)
     text = re.sub(r"_[^_\n]*·[^_\n]*_", "", text)  # footer: profile name · rule codes
-    words = set(re.findall(r"[A-Za-z]+", text.lower()))
+    words = set(re.findall(r"[A-Za-zÀ-ÿ]+", text.lower()))
     return words & ENGLISH_WORDS
 
 

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from cds_service.clinical.profile import load_profile
+from cds_service.clinical.profile import ProfileError, load_profile, missing_profile_message
 from cds_service.fhir.client import new_http_client
 from cds_service.observability import tracing
 from cds_service.observability.logging import get_logger, log
@@ -83,7 +83,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        profile = load_profile(settings.profile)
+        name = settings.profile_name
+        if name is None:
+            raise ProfileError(missing_profile_message())
+        profile = load_profile(name)
+        if not settings.profile:
+            log(logger, logging.WARNING, "rule profile: sandbox default (CDS_PROFILE not set)", profile=name,
+                title=profile.meta.title["en"], status=profile.meta.status)
         started = time.perf_counter()
         terminology = install_configured(settings)
         log(logger, logging.INFO, "terminology loaded", products=len(terminology.products),
@@ -110,7 +116,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # freezing them keeps full collections (after a large request) from walking them.
         gc.collect()
         gc.freeze()
-        log(logger, logging.INFO, "service ready", profile=profile.id, auth=settings.auth)
+        log(logger, logging.INFO, "service ready", profile=profile.id, profile_version=profile.meta.version,
+            profile_status=profile.meta.status, auth=settings.auth)
         try:
             yield
         finally:

@@ -6,6 +6,7 @@
   purge     delete audit and feedback rows older than the retention
   fixtures  list or show the FHIR scenarios of fhir_fixtures/
   terminology import-bdpm DIR | lookup CODE   French drug codes (BDPM index, formulary)
+  profiles  list the rule profiles, or `profiles diff A B`: what changes between two
 """
 
 from __future__ import annotations
@@ -22,20 +23,23 @@ from pathlib import Path
 from typing import Any
 
 from cds_service import __version__
-from cds_service.settings import get_settings
+from cds_service.settings import SANDBOX_PROFILE, get_settings
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from cds_service.clinical.profile import ProfileError, load_profile
+    from cds_service.clinical.profile import ProfileError, load_profile, missing_profile_message
     from cds_service.observability.logging import configure, logging_config
     from cds_service.storage.database import migrate
 
     settings = get_settings()
     configure(settings.log_level, settings.log_format)
+    if settings.profile_name is None:
+        print(f"baclofen-cds: {missing_profile_message()}", file=sys.stderr)
+        return 3
     try:
-        load_profile(settings.profile)
+        profile = load_profile(settings.profile_name)
     except ProfileError as exc:
         print(f"baclofen-cds: invalid rule profile: {exc}", file=sys.stderr)
         return 3
@@ -43,6 +47,8 @@ def _serve(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"baclofen-cds: invalid terminology: {problem}", file=sys.stderr)
         return 3
+    default = "" if settings.profile else " (sandbox default: CDS_PROFILE not set)"
+    print(f"baclofen-cds: rule profile {profile.id}: {profile.meta.label('en')}{default}", file=sys.stderr)
     if settings.auto_migrate:
         try:
             migrate(settings.database_url)
@@ -161,7 +167,7 @@ def _check(args: argparse.Namespace) -> int:
             outcome = await run_hook(
                 offline,
                 hook="order-sign" if request.hook == "order-sign" else "order-select",
-                profile=load_profile(args.profile or settings.profile),
+                profile=load_profile(args.profile or settings.profile or SANDBOX_PROFILE),
                 http=http,
                 lang=args.lang,
                 today=date.today(),
@@ -264,6 +270,26 @@ def _terminology(args: argparse.Namespace) -> int:
     return 0
 
 
+def _profiles(args: argparse.Namespace) -> int:
+    from cds_service.clinical.profile import PROFILE_NAMES, ProfileError, diff_profiles, load_profile
+
+    if args.action == "list":
+        for name in PROFILE_NAMES:
+            profile = load_profile(name)
+            print(f"{name:10} {profile.meta.label('en')}, max {profile.doses.max_mg_per_day:g} mg/day")
+        return 0
+    if len(args.names) != 2:
+        return _error("profiles diff needs two profile names (e.g. rtu-2014 amm-2018)")
+    try:
+        for name in args.names:
+            load_profile(name)
+    except ProfileError as exc:
+        return _error(str(exc))
+    for line in diff_profiles(*args.names):
+        print(line)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="baclofen-cds",
@@ -282,7 +308,7 @@ def parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="evaluate one CDS Hooks request file offline")
     check.add_argument("request", help="a CDS Hooks request JSON file (with full prefetch)")
     check.add_argument("--lang", choices=["fr", "en"], default="fr", help="card language (default fr)")
-    check.add_argument("--profile", default=None, help="rule profile (default CDS_PROFILE or rtu-2014)")
+    check.add_argument("--profile", default=None, help="rule profile (default CDS_PROFILE, else rtu-2014, historical)")
     check.set_defaults(func=_check)
 
     migrate = commands.add_parser("migrate", help="upgrade the database schema to the latest revision")
@@ -291,6 +317,11 @@ def parser() -> argparse.ArgumentParser:
     purge = commands.add_parser("purge", help="delete audit and feedback rows older than the retention")
     purge.add_argument("--days", type=int, default=None, help="retention in days (default CDS_RETENTION_DAYS)")
     purge.set_defaults(func=_purge)
+
+    profiles = commands.add_parser("profiles", help="list the rule profiles, or diff two for the drug committee")
+    profiles.add_argument("action", choices=["list", "diff"])
+    profiles.add_argument("names", nargs="*", help="two profile names (for diff)")
+    profiles.set_defaults(func=_profiles)
 
     fixtures = commands.add_parser("fixtures", help="list or show the FHIR test scenarios")
     fixtures.add_argument("action", choices=["list", "show"])

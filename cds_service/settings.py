@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     # PostgreSQL connections per worker process: pool_size kept open, max_overflow more under load.
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
-    profile: str = "rtu-2014"
+    profile: str | None = None  # required in production: no silent regulatory default
     fhir_timeout_seconds: float = 2.0
     fhir_max_pages: int = 20
     #: hosts whose fhirServer may be plain http (loopback always may); any other needs https
@@ -81,6 +81,17 @@ class Settings(BaseSettings):
     @property
     def sandbox(self) -> bool:
         return self.auth == "off"
+
+    @property
+    def profile_name(self) -> str | None:
+        """The rule profile to load: `CDS_PROFILE`, else the sandbox default; None in production
+        without `CDS_PROFILE` (start-up refuses: the hospital must choose its regulatory frame)."""
+        if self.profile:
+            return self.profile
+        return SANDBOX_PROFILE if self.sandbox else None
+
+
+SANDBOX_PROFILE = "rtu-2014"
 
 
 @lru_cache(maxsize=1)

@@ -1255,8 +1255,12 @@ def expect(
     dose_known: bool = True,
     full_prefetch: bool = True,
     plan: bool | None = None,
+    stable: bool = False,
 ) -> None:
     """Fill must / must_not / critical.
+
+    stable:        a same-dose renewal held a review interval with nothing above info: no
+                   register nor monitoring card (issue 12: only when they change something).
 
     frame:         the order is an in-scope RTU order -> rtu-register, monitoring, plan-next-dose.
     plan:          plan-next-dose expected (spec "Suggestion safety": during titration only, so
@@ -1268,6 +1272,9 @@ def expect(
     full_prefetch: every prefetch key is a Bundle or null -> data-unavailable must stay silent.
     """
     s.must = list(must) + ([c for c in FRAME if c not in must] if frame else [])
+    if stable:
+        s.must = [c for c in s.must if c not in ("rtu-register", "monitoring")]
+        must_not = [*must_not, "rtu-register", "monitoring"]
     if plan is None:
         plan = not (CONTRAINDICATIONS & set(must))
     if not plan:
@@ -1542,6 +1549,7 @@ expect(
     ["dose-specialist"],
     ["dose-collegial", "dose-over-max", "titration-step", "titration-interval", "titration-start"],
     plan=False,
+    stable=True,
 )
 
 s = add(
@@ -3268,7 +3276,7 @@ s = add(
 s.baseline(egfr=88)
 s.current(tid(20), offset=-30)
 s.draft(tid(20))
-expect(s, [], RENEWAL_QUIET, plan=False)
+expect(s, [], RENEWAL_QUIET, plan=False, stable=True)
 s.suggest = {"max_mg": 60}
 
 s = add(

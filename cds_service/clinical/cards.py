@@ -8,6 +8,7 @@ hookInstance so that feedback and retries refer to the same cards.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -15,8 +16,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from cds_service.clinical.actions import OrderRefs, actions_for
+from cds_service.clinical.dose_messages import dose_message
 from cds_service.clinical.engine import OrderEvaluation, unchecked
 from cds_service.clinical.findings import (
+    DoseReason,
     Finding,
     Label,
     Labels,
@@ -28,9 +31,10 @@ from cds_service.clinical.findings import (
     Referral,
     UpdateDose,
 )
-from cds_service.clinical.profile import GROUPS, Language, Profile
+from cds_service.clinical.profile import GROUPS, STATUS_LABELS, Language, Profile
 from cds_service.clinical.suggestion_policy import CONTRAINDICATION_CODES
 from cds_service.clinical.titration import fmt
+from cds_service.clinical.wording import finish, format_date
 
 RULE_SYSTEM = "urn:baclofen-rtu:rule"
 OVERRIDE_SYSTEM = "urn:baclofen-rtu:override-reason"
@@ -60,19 +64,11 @@ class _Params(dict[str, str]):
         return "{" + key + "}"
 
 
-MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def format_date(day: date, lang: Language) -> str:
-    """A date as the reader writes it: 14/11/2026 in French, 14 Nov 2026 in English."""
-    if lang == "fr":
-        return day.strftime("%d/%m/%Y")
-    return f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
-
-
 def _plain(value: Param, lang: Language) -> str | None:
     if isinstance(value, Label | Labels | ProfileName):
         return None
+    if isinstance(value, DoseReason):
+        return dose_message(value.english, lang)
     if isinstance(value, date):
         return format_date(value, lang)
     if isinstance(value, bool):
@@ -105,20 +101,58 @@ def texts_of(finding: Finding, profile: Profile, lang: Language) -> tuple[str, s
     variant = spec.variants.get(finding.variant) if finding.variant else None
     summary, detail = (variant.summary, variant.detail) if variant else (spec.summary, spec.detail)
     values = _values(finding, profile, lang)
-    return summary[lang].format_map(values), detail[lang].format_map(values)
+    short = _Params(values)
+    drug = finding.params.get("drug")
+    if isinstance(drug, str):
+        short["drug"] = ", ".join(_drug_name(name) for name in drug.split(", "))
+    return (finish(summary[lang].format_map(short), lang, short=True),
+            finish(detail[lang].format_map(values), lang))
 
 
-def clip_summary(text: str) -> str:
-    """The summary on one line, strictly under `SUMMARY_LIMIT` characters (EHRs may truncate or
-    refuse a longer one); a longer text is cut at a word boundary and ends with "…"."""
-    text = " ".join(text.split())
-    if len(text) < SUMMARY_LIMIT:
+def clip_summary(text: str, most: int = SUMMARY_LIMIT - 1) -> str:
+    """The summary on one line, at most `most` characters (CDS Hooks: fewer than 140; EHRs may
+    truncate or refuse a longer one); a longer text is cut at a word boundary and ends with "…".
+    Only ASCII blanks are collapsed: the non-breaking spaces of French typography stay."""
+    text = re.sub(r"[ \t\r\n]+", " ", text).strip()
+    if len(text) <= most:
         return text
-    room = SUMMARY_LIMIT - 2  # the kept text, then "…": 139 characters at most
-    head = text[:room]
-    if text[room] != " " and " " in head:  # the cut falls inside a word: drop that word
+    head = text[:most - 1]  # the kept text, then "…"
+    if text[most - 1] != " " and " " in head:  # the cut falls inside a word: drop that word
         head = head.rsplit(" ", 1)[0]
-    return head.rstrip(" ,;:.-–—(") + "…"
+    return head.rstrip(" ,;:.-–—(\u00a0") + "…"
+
+
+def _drug_name(text: str) -> str:
+    """« Oxazépam (Séresta) 10 mg comprimé » → « oxazépam »: the substance, for a summary."""
+    name = re.split(r"[\d(]", text, maxsplit=1)[0].strip() or text
+    return name[:1].lower() + name[1:] if name[1:2].islower() else name
+
+
+def _items(finding: Finding, profile: Profile, lang: Language) -> list[str]:
+    """A finding in a few words for a merged summary: its drugs, else the rule's short label."""
+    drug = finding.params.get("drug")
+    if isinstance(drug, str) and drug:
+        return [_drug_name(name) for name in drug.split(", ")]
+    key = f"item_{finding.code}"
+    return [profile.label(key, lang) if key in profile.labels else texts_of(finding, profile, lang)[0]]
+
+
+def merged_summary(findings: list[Finding], profile: Profile, lang: Language) -> str:
+    """The whole card in one line: for precautions & interactions the count of each and the
+    most important items (« 3 précautions, 3 interactions : furosémide, oxazépam, BPCO… »);
+    for another group the first finding and how many more."""
+    first = texts_of(findings[0], profile, lang)[0]
+    if len(findings) == 1:
+        return clip_summary(first)
+    kinds = [("pr-", "count_precautions"), ("ix-", "count_interactions")]
+    counts = [(key, sum(f.code.startswith(prefix) for f in findings)) for prefix, key in kinds]
+    if all(f.code.startswith(("pr-", "ix-")) for f in findings):
+        head = ", ".join(finish(profile.label(key, lang).format(count=n), lang) for key, n in counts if n)
+        ordered = sorted(findings, key=lambda f: (SEVERITY[f.indicator], not f.code.startswith("ix-")))
+        items = list(dict.fromkeys(item for f in ordered for item in _items(f, profile, lang)))
+        return clip_summary(finish(f"{head} : {', '.join(items)}", lang))
+    more = finish(profile.label("and_more", lang).format(count=len(findings) - 1), lang)
+    return clip_summary(first, SUMMARY_LIMIT - 1 - len(more) - 3) + f" ({more})"
 
 
 def _card_uuid(request: CardRequest, position: int, order_id: str | None, key: str) -> str:
@@ -202,7 +236,7 @@ def _plan_link(evaluation: OrderEvaluation, request: CardRequest, finding: Findi
         query["until"] = update.steps[-1].end.isoformat()
     key = "link_taper" if query["state"] == "taper" else "link_plan"
     return {
-        "label": a.profile.label(key, request.lang),
+        "label": finish(a.profile.label(key, request.lang), request.lang),
         "url": f"{request.base_url.rstrip('/')}/plan?{urlencode(query)}",
         "type": "absolute",
     }
@@ -221,13 +255,13 @@ def _card(
     findings = sorted(findings, key=lambda f: SEVERITY[f.indicator])
     primary = findings[0]
     texts = [texts_of(finding, profile, lang) for finding in findings]
-    summary = clip_summary(texts[0][0])
+    summary = merged_summary(findings, profile, lang)
     parts = []
     for finding_summary, body in texts:
         parts.append(f"**{finding_summary}**\n\n{body}" if len(findings) > 1 else body)
     codes = [f.code for f in findings]
     footer = f"_{profile.name[lang]} · {', '.join(codes)}_"
-    heading = f"### {group_title}\n\n" if group_title and len(findings) > 1 else ""
+    heading = f"### {finish(group_title, lang)}\n\n" if group_title and len(findings) > 1 else ""
     card_uuid = _card_uuid(request, position, a.order.id, key)
     refs = OrderRefs(request.patient_id, request.user_id, request.encounter_id, a.order.id, a.today)
     draft = dict(a.order.raw) if a.order.raw is not None else None
@@ -238,7 +272,7 @@ def _card(
             if not actions:
                 continue
             suggestions.append({
-                "label": _suggestion_label(proposal, profile, lang),
+                "label": finish(_suggestion_label(proposal, profile, lang), lang),
                 "uuid": str(uuid.uuid5(uuid.UUID(card_uuid), f"suggestion-{len(suggestions)}")),
                 "isRecommended": len(suggestions) == 0,
                 "actions": actions,
@@ -254,7 +288,8 @@ def _card(
         "detail": heading + "\n\n---\n\n".join(parts) + "\n\n" + footer,
         "indicator": indicator,
         "source": {
-            "label": profile.source_label[lang],
+            "label": f"{profile.source_label[lang]} · v{profile.meta.version} · "
+                     f"{STATUS_LABELS[profile.meta.status][lang]}",
             "url": profile.source_url,
             "topic": {"system": RULE_SYSTEM, "code": primary.code, "display": texts[0][0][:120]},
         },
@@ -265,12 +300,12 @@ def _card(
         card["selectionBehavior"] = "at-most-one"
     if indicator != "info":
         card["overrideReasons"] = [
-            {"system": OVERRIDE_SYSTEM, "code": code, "display": display[lang]}
-            for code, display in profile.override_reasons
+            {"system": OVERRIDE_SYSTEM, "code": reason.code, "display": finish(reason.display[lang], lang)}
+            for reason in profile.override_reasons_for(codes)
         ]
     links = []
     if "rtu-register" in codes:
-        links.append({"label": profile.label("link_register", lang), "url": profile.register_url,
+        links.append({"label": finish(profile.label("link_register", lang), lang), "url": profile.register_url,
                       "type": "absolute"})
     for finding in findings:
         plan = _plan_link(evaluation, request, finding)

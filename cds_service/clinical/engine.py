@@ -16,6 +16,7 @@ from cds_service.clinical.findings import Finding, Labels
 from cds_service.clinical.profile import Profile
 from cds_service.clinical.rules import ORDER_RULES
 from cds_service.clinical.rules.common import finding
+from cds_service.clinical.rules.followup import FOLLOWUP_CODES, followup_due
 from cds_service.clinical.suggestion_policy import apply_policy
 
 Hook = Literal["order-sign", "order-select"]
@@ -77,6 +78,8 @@ def evaluate_order(assessment: Assessment, hook: Hook) -> OrderEvaluation:
     for rule in ORDER_RULES:
         findings.extend(rule(assessment))
     findings.extend(_data_unavailable(assessment))
+    if not followup_due(assessment, findings):
+        findings = [f for f in findings if f.code not in FOLLOWUP_CODES]
     if assessment.indication == "amm":
         findings = [f for f in findings if f.code == "data-unavailable" or policy.applies_to_amm(f.code)]
     findings = apply_policy(assessment, findings)

@@ -82,7 +82,15 @@ class ProfileName:
     """The name of the profile that produced the finding, in the reader's language."""
 
 
-Param = str | int | float | bool | date | Label | Labels | ProfileName
+@dataclass(frozen=True)
+class DoseReason:
+    """Why the dose could not be computed, as `dose.DoseUnknown` said it in English; the card
+    shows it in the reader's language (`dose_messages`)."""
+
+    english: str
+
+
+Param = str | int | float | bool | date | Label | Labels | ProfileName | DoseReason
 
 
 @dataclass(frozen=True)

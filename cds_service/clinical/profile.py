@@ -7,7 +7,7 @@ are loaded and checked once (`load_profile` is cached), so a bad file fails at s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import cache
@@ -36,7 +36,7 @@ RULE_CODES: tuple[str, ...] = (
     "comed-unidentified", "rtu-register", "monitoring", "indication-missing", "indication-amm",
     "dose-unknown", "data-unavailable",
 )
-GROUPS = ("critical", "dose", "titration", "renal", "safety", "followup", "data")
+GROUPS = ("critical", "dose", "titration", "renal", "safety", "indication", "followup", "data")
 
 
 class ProfileError(ValueError):
@@ -82,6 +82,7 @@ class Policy:
     order_select_rules: frozenset[str]
     amm_indication_rules: frozenset[str]
     register_applies: bool
+    followup_on_stable_renewal: bool  # register/monitoring cards on a same-dose stable renewal
 
     def applies_to_amm(self, code: str) -> bool:
         """Whether a rule still runs for a spasticity (AMM) order; entries may be `ci-*`."""
@@ -125,8 +126,58 @@ class RuleSpec:
 
 
 @dataclass(frozen=True)
+class SignOff:
+    """The hospital drug committee's approval of the profile (filled in by the hospital)."""
+
+    committee: str
+    signed_by: str
+    signed_on: str
+
+    @property
+    def signed(self) -> bool:
+        return bool(self.signed_by and self.signed_on)
+
+
+@dataclass(frozen=True)
+class ProfileMeta:
+    """What a committee signs: which regulatory text, of when, in which version of the file."""
+
+    title: Text
+    regulatory_source: Text
+    regulatory_date: str
+    version: str
+    status: Literal["current", "historical"]
+    sign_off: SignOff
+
+    def label(self, lang: Language) -> str:
+        """« RTU baclofène modifiée (ANSM, juillet 2017) · v1.0 · en vigueur »."""
+        status = STATUS_LABELS[self.status][lang]
+        return f"{self.title[lang]} · v{self.version} · {status}"
+
+
+STATUS_LABELS: Mapping[str, Text] = {
+    "current": {"fr": "en vigueur", "en": "current"},
+    "historical": {"fr": "historique", "en": "historical"},
+}
+
+
+@dataclass(frozen=True)
+class OverrideReason:
+    """A reason a clinician may give for overriding a card; offered only on cards whose rules
+    match one of `rules` (patterns such as `renal-*`), so a renal card offers renal reasons."""
+
+    code: str
+    display: Text
+    rules: tuple[str, ...]
+
+    def applies_to(self, codes: Sequence[str]) -> bool:
+        return any(fnmatchcase(code, pattern) for code in codes for pattern in self.rules)
+
+
+@dataclass(frozen=True)
 class Profile:
     id: str
+    meta: ProfileMeta
     name: Text
     source_label: Text
     source_url: str
@@ -140,7 +191,7 @@ class Profile:
     value_sets: Mapping[str, ValueSet]
     rules: Mapping[str, RuleSpec]
     group_titles: Mapping[str, Text]
-    override_reasons: tuple[tuple[str, Text], ...]
+    override_reasons: tuple[OverrideReason, ...]
     labels: Mapping[str, Text] = field(default_factory=dict)
 
     @property
@@ -151,6 +202,10 @@ class Profile:
             cached = frozenset().union(*(vs.substances for vs in self.value_sets.values()))
             object.__setattr__(self, "_vocabulary", cached)
         return cached
+
+    def override_reasons_for(self, codes: Sequence[str]) -> list[OverrideReason]:
+        """The override reasons that fit a card covering these rules, in profile order."""
+        return [reason for reason in self.override_reasons if reason.applies_to(codes)]
 
     def value_set(self, name: str) -> ValueSet:
         try:
@@ -225,8 +280,21 @@ def _build(data: Mapping[str, Any]) -> Profile:
         renal = _section(data, "renal", pid)
         policy = _section(data, "policy", pid)
         source = _section(data, "source", pid)
+        meta = _section(data, "metadata", pid)
+        sign_off = meta.get("sign_off") or {}
+        if meta.get("status") not in ("current", "historical"):
+            raise ProfileError(f"profile {pid}: metadata.status must be current or historical")
         profile = Profile(
             id=pid,
+            meta=ProfileMeta(
+                title=_text(meta.get("title"), f"{pid}.metadata.title"),
+                regulatory_source=_text(meta.get("regulatory_source"), f"{pid}.metadata.regulatory_source"),
+                regulatory_date=str(meta["regulatory_date"]),
+                version=str(meta["version"]),
+                status=meta["status"],
+                sign_off=SignOff(str(sign_off.get("committee") or ""), str(sign_off.get("signed_by") or ""),
+                                 str(sign_off.get("signed_on") or "")),
+            ),
             name=_text(data.get("name"), f"{pid}.name"),
             source_label=_text(source.get("label"), f"{pid}.source.label"),
             source_url=str(source["url"]),
@@ -253,6 +321,7 @@ def _build(data: Mapping[str, Any]) -> Profile:
                 order_select_rules=frozenset(policy["order_select_rules"]),
                 amm_indication_rules=frozenset(policy["amm_indication_rules"]),
                 register_applies=bool(policy["register_applies"]),
+                followup_on_stable_renewal=bool(policy["followup_on_stable_renewal"]),
             ),
             value_sets=value_sets,
             rules=rules,
@@ -261,8 +330,10 @@ def _build(data: Mapping[str, Any]) -> Profile:
                 for name, text in _section(data, "groups", pid).items()
             },
             override_reasons=tuple(
-                (str(item["code"]), _text(item["display"], f"{pid}.override_reasons"))
-                for item in data.get("override_reasons") or []
+                OverrideReason(str(code), _text(item["display"], f"{pid}.override_reasons.{code}"),
+                               tuple(str(rule) for rule in item["rules"]))
+                for code, item in (data.get("override_reasons") or {}).items()
+                if item is not None  # a derived profile removes a reason with `code: null`
             ),
             labels={
                 key: _text(text, f"{pid}.labels.{key}")
@@ -287,12 +358,54 @@ def _check(profile: Profile) -> None:
         for name in (spec.value_set, spec.atc_value_set):
             if name is not None:
                 profile.value_set(name)
+    for reason in profile.override_reasons:
+        if not any(fnmatchcase(code, pattern) for code in RULE_CODES for pattern in reason.rules):
+            raise ProfileError(f"profile {profile.id}: override reason {reason.code} matches no rule")
     for group in GROUPS:
         if group not in profile.group_titles:
             raise ProfileError(f"profile {profile.id}: no title for group {group}")
+
+
+def profile_choices() -> str:
+    """One line naming each profile and what it means, for start-up messages and `--help`."""
+    parts = []
+    for name in PROFILE_NAMES:
+        profile = load_profile(name)
+        parts.append(f"{name} = {profile.meta.title['en']}, max {profile.doses.max_mg_per_day:g} mg/day "
+                     f"({profile.meta.status})")
+    return "; ".join(parts)
+
+
+def missing_profile_message() -> str:
+    return ("CDS_PROFILE must be set explicitly in production (CDS_AUTH=required); choose one of: "
+            + profile_choices())
 
 
 @cache
 def load_profile(name: str) -> Profile:
     """The named profile, parsed and checked (cached: profiles are immutable)."""
     return _build(_read(name))
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, Mapping):
+        flat: dict[str, Any] = {}
+        for key, value in data.items():
+            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    return {prefix: data}
+
+
+def diff_profiles(old: str, new: str) -> list[str]:
+    """What changes from one profile to another, one line per setting (thresholds, rules,
+    texts, metadata), for the drug committee: `- key: old` / `+ key: new`."""
+    before, after = _flatten(_read(old)), _flatten(_read(new))
+    lines = []
+    for key in sorted(set(before) | set(after)):
+        if key == "id" or before.get(key) == after.get(key):
+            continue
+        if key in before:
+            lines.append(f"- {key}: {before[key]}")
+        if key in after:
+            lines.append(f"+ {key}: {after[key]}")
+    return lines

@@ -35,7 +35,7 @@ from cds_service.clinical.findings import (
     UpdateDose,
 )
 from cds_service.clinical.rules.common import finding
-from cds_service.clinical.rules.followup import review_interval
+from cds_service.clinical.rules.followup import is_stable_renewal, review_interval
 from cds_service.clinical.rules.titration import corrected_schedule
 from cds_service.clinical.titration import allowed_step, fmt, review_needed, split_intakes
 
@@ -254,14 +254,6 @@ def _hard_reason(limits: Limits) -> str:
     if hard:
         return hard[0]
     return "review-collegial" if "dose-collegial" in limits.blockers else "review-specialist"
-
-
-def is_stable_renewal(a: Assessment) -> bool:
-    """Same single dose as the current regimen, held for at least a review interval."""
-    current = a.current
-    if not a.is_renewal or current is None or current.started is None:
-        return False
-    return (a.today - current.started).days >= review_interval(a)
 
 
 def _reduction_reason(a: Assessment, base: float, limits: Limits) -> date | None:

@@ -100,7 +100,8 @@ async def get_discovery(request: Request) -> Response:
         await authenticate(request)
     except ApiError as error:
         return error_response(error)
-    return OrjsonResponse(discovery(state_of(request).settings.fhir_page_size).model_dump(exclude_none=True))
+    state = state_of(request)
+    return OrjsonResponse(discovery(state.profile, state.settings.fhir_page_size).model_dump(exclude_none=True))
 
 
 def _service(service_id: str) -> Any:
@@ -305,7 +306,10 @@ async def readyz(request: Request) -> Response:
         await state_of(request).repository.ping()
     except Exception as exc:
         return OrjsonResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
-    return OrjsonResponse({"status": "ready", "profile": state_of(request).profile.id})
+    profile = state_of(request).profile
+    return OrjsonResponse({"status": "ready", "profile": profile.id, "profile_title": profile.meta.title["en"],
+                           "profile_version": profile.meta.version, "profile_status": profile.meta.status,
+                           "profile_signed_off": profile.meta.sign_off.signed})
 
 
 async def get_metrics(request: Request) -> Response:

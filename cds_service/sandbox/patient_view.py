@@ -14,14 +14,14 @@ from datetime import date
 from html import escape
 from urllib.parse import urlencode
 
-from cds_service.clinical.cards import format_date
 from cds_service.clinical.profile import Language
 from cds_service.clinical.titration import PlanDay, fmt, split_intakes
+from cds_service.clinical.wording import format_date
 from cds_service.sandbox.patient_texts import NBSP, patient_text, slot_labels
 from cds_service.sandbox.plan_params import Handout, PlanQuery
 
-STYLESHEET = "/sandbox/static/patient.css"
-ICON = "/sandbox/static/favicon.svg"
+STYLESHEET = "/plan/static/patient.css"
+ICON = "/plan/static/favicon.svg"
 HALF = "½"
 
 

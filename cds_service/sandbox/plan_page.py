@@ -18,9 +18,9 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from cds_service.clinical.cards import format_date
 from cds_service.clinical.profile import LANGUAGES, Language
 from cds_service.clinical.titration import PlanDay, fmt, split_intakes
+from cds_service.clinical.wording import format_date
 from cds_service.protocol.language import negotiate
 from cds_service.sandbox.patient_view import render_patient
 from cds_service.sandbox.plan_chart import Line, render_chart
@@ -145,7 +145,7 @@ def _summary(q: PlanQuery, review: date, interval: int) -> str:
         ("age", age),
         ("renal", text(f"renal_{q.renal}", lang)),
         ("intakes", str(max(q.intakes, q.profile.titration.min_intakes))),
-        ("profile", q.profile.name[lang]),
+        ("profile", q.profile.meta.label(lang)),
         ("review", text("review_every", lang, date=format_date(review, lang), days=interval)),
     ]
     if q.state == "taper":  # a reduction to a stop: no titration, no review rhythm to show
@@ -254,7 +254,7 @@ def render_plan(q: PlanQuery, *, sandbox_link: bool) -> str:
         + ("" if taper else _thresholds(q, found))
         + _chart(q, days, found, review)
         + (_table(q, days, review) if days else "")
-        + f'<footer><p>{escape(text("footer", lang, profile=q.profile.name[lang]))}</p></footer>'
+        + f'<footer><p>{escape(text("footer", lang, profile=q.profile.meta.label(lang)))}</p></footer>'
     )
     return _page(lang, text("title_taper" if taper else "title", lang), body, nav)
 

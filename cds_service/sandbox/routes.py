@@ -2,17 +2,18 @@
 
 The sandbox (page and scenario API) exists only when authentication is off (`CDS_AUTH=off`):
 a production service must not offer a console that fires hooks, nor its files
-(`/sandbox/static/*` answers 404 like `/sandbox`). `/plan` and its two assets
-(`/plan/static/plan.css`, `/plan/static/favicon.svg`) are always there, since production cards
+(`/sandbox/static/*` answers 404 like `/sandbox`). `/plan` and its assets
+(`/plan/static/plan.css`, `patient.css`, `favicon.svg`) are always there, since production cards
 link to the plan.
 """
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -22,7 +23,8 @@ from cds_service.sandbox.plan_page import plan_page
 
 STATIC = Path(__file__).resolve().parent / "static"
 #: the files of `STATIC` that the plan page needs, served in production too
-PLAN_ASSETS = {"plan.css": "text/css; charset=utf-8", "favicon.svg": "image/svg+xml"}
+PLAN_ASSETS = {"plan.css": "text/css; charset=utf-8", "patient.css": "text/css; charset=utf-8",
+               "favicon.svg": "image/svg+xml"}
 
 
 def _sandbox_on(request: Request) -> bool:
@@ -35,9 +37,14 @@ def _off() -> Response:
 
 
 async def sandbox_page(request: Request) -> Response:
+    """The sandbox console, naming the rule profile in force (a default in the sandbox)."""
     if not _sandbox_on(request):
         return _off()
-    return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+    profile = request.app.state.cds.profile
+    chosen = "" if request.app.state.cds.settings.profile else " — défaut du bac à sable (CDS_PROFILE non défini)"
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    page = page.replace("{{PROFILE}}", escape(f"{profile.id} · {profile.meta.label('fr')}{chosen}"))
+    return HTMLResponse(page)
 
 
 async def scenario_list(request: Request) -> Response:

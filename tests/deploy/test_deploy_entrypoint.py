@@ -221,6 +221,7 @@ def test_guide_jwt_setup_end_to_end(dockerfile, tmp_path, start_server):
         dockerfile,
         tmp_path,
         CDS_AUTH="required",
+        CDS_PROFILE="rtu-2017",
         CDS_PUBLIC_URL=public_url,
         CDS_TRUSTED_ISSUERS=json.dumps({issuer: {"jwks": str(jwks), "jku": []}}),
     )

@@ -93,6 +93,7 @@ def app_settings(
     jwks_url = jwks_server.serve("/jwks.json", jwks_document(es_key, rs_key))
     return Settings(
         auth="required",
+        profile="rtu-2014",
         public_url="https://cds.example.org",
         trusted_issuers={
             FILE_ISS: TrustedIssuer(jwks=str(jwks_file)),
@@ -849,7 +850,7 @@ def fuzz_target(
 ) -> Iterator[FuzzTarget]:
     path = tmp_path_factory.mktemp("fuzz") / "jwks.json"
     write_jwks(path, jwks_document(es_key))
-    settings_ = Settings(trusted_issuers={FILE_ISS: TrustedIssuer(jwks=str(path))})
+    settings_ = Settings(profile="rtu-2014", trusted_issuers={FILE_ISS: TrustedIssuer(jwks=str(path))})
     with asyncio.Runner() as runner:
         client = runner.run(_make_client())
         yield FuzzTarget(runner, client, settings_)

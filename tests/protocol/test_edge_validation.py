@@ -103,8 +103,9 @@ async def _issued_card(client: httpx.AsyncClient) -> str:
 
 async def test_longest_storable_values_are_stored(edge: tuple[httpx.AsyncClient, Starlette]) -> None:
     client, app = edge
-    item = _item(await _issued_card(client), **{"overrideReason__reason__code": "c" * 128, "overrideReason__reason__system": "s" * 256,
-                    "outcomeTimestamp": "2200-12-31T23:59:59+14:00"})
+    item = _item(await _issued_card(client), **{"overrideReason__reason__code": "c" * 128,
+                                                "overrideReason__reason__system": "s" * 256,
+                                                "outcomeTimestamp": "2200-12-31T23:59:59+14:00"})
     response = await client.post(FEEDBACK, json={"feedback": [item]})
     assert response.status_code == 200, response.text
     assert await app.state.cds.repository.count_feedback() == 1

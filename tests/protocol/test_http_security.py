@@ -39,7 +39,7 @@ def rs_key() -> SigningKey:
 def secure_settings(database_url: str, tmp_path: Path, es_key: SigningKey, rs_key: SigningKey) -> Settings:
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps(jwks_document(es_key, rs_key)))
-    return Settings(auth="required", database_url=database_url, public_url=PUBLIC,
+    return Settings(auth="required", profile="rtu-2014", database_url=database_url, public_url=PUBLIC,
                     trusted_issuers={ISSUER: TrustedIssuer(jwks=str(jwks))}, cors_origins=["https://ehr.chu-exemple.fr"])
 
 

@@ -116,7 +116,7 @@ async def test_new_patient_in_french(client: httpx.AsyncClient) -> None:
     assert "Ne pas conduire" in html and "L’alcool" in html
     assert html.count('class="blank"') == 3  # patient, prescriber, contact: lines to fill by hand
     assert "2026-11-29" not in html and "<svg" not in html
-    assert 'href="/sandbox/static/patient.css"' in html
+    assert 'href="/plan/static/patient.css"' in html
 
 
 async def test_english_dates_and_four_intakes(client: httpx.AsyncClient) -> None:

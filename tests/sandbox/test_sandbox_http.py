@@ -136,7 +136,7 @@ async def test_scenario_request_runs_against_its_service(client: httpx.AsyncClie
 
 @pytest.fixture
 async def production(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(auth="required", database_url=database_url, public_url="http://testserver")
+    settings = Settings(auth="required", profile="rtu-2014", database_url=database_url, public_url="http://testserver")
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)

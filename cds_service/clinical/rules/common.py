@@ -8,6 +8,7 @@ from cds_service.clinical.assessment import Assessment
 from cds_service.clinical.context import Code, ConditionFact
 from cds_service.clinical.findings import Finding, Param, Proposal
 from cds_service.clinical.profile import Indicator
+from cds_service.clinical.wording import record_text
 
 
 def finding(a: Assessment, code: str, proposals: Iterable[Proposal] = (), *,
@@ -20,9 +21,8 @@ def finding(a: Assessment, code: str, proposals: Iterable[Proposal] = (), *,
 
 
 def describe(code: Code, text: str | None = None) -> str:
-    """Evidence as a clinician reads it: code and label."""
-    label = code.display or text
-    return f"{code.code} — {label}" if label else code.code
+    """Evidence as a clinician reads it: the code, and the EHR's own label quoted as such."""
+    return record_text(code.code, code.display or text)
 
 
 def matching_conditions(a: Assessment, value_set_name: str, *, history: bool = False

@@ -11,6 +11,7 @@ from cds_service.clinical.assessment import Assessment
 from cds_service.clinical.context import ObservationFact
 from cds_service.clinical.findings import Finding
 from cds_service.clinical.rules.common import condition_evidence, describe, finding
+from cds_service.clinical.wording import record_text
 
 _ALLERGY_WORDS = ("allerg", "hypersensib", "hypersensitiv", "intoleran")
 
@@ -45,12 +46,14 @@ def hypersensitivity(a: Assessment) -> Sequence[Finding]:
             return _contraindicated(a, "ci-hypersensitivity", describe(code, allergy.text))
         texts = [allergy.text, *(c.display for c in allergy.codes)]
         if any("baclof" in _plain(text) for text in texts):
-            return _contraindicated(a, "ci-hypersensitivity", allergy.text or "baclofen")
+            return _contraindicated(a, "ci-hypersensitivity", record_text(None, allergy.text) or
+                                    describe(allergy.codes[0], None))
     for condition in a.context.conditions:
         if not condition.active:
             continue
         if substance.first_match(condition.codes) is not None or _names_baclofen_allergy(condition.text):
-            return _contraindicated(a, "ci-hypersensitivity", condition.text or "baclofen")
+            coded = describe(condition.codes[0], None) if condition.codes else "?"
+            return _contraindicated(a, "ci-hypersensitivity", record_text(None, condition.text) or coded)
     return []
 
 
@@ -68,7 +71,7 @@ def gluten(a: Assessment) -> Sequence[Finding]:
             code = value_set.first_match(allergy.codes)
             texts = [allergy.text, *(c.display for c in allergy.codes)]
             if code is not None or any("gluten" in _plain(text) for text in texts):
-                evidence = describe(code, allergy.text) if code else (allergy.text or "gluten")
+                evidence = describe(code, allergy.text) if code else (record_text(None, allergy.text) or "gluten")
                 break
     return _contraindicated(a, "ci-gluten", evidence)
 
@@ -98,9 +101,9 @@ def _observation_evidence(a: Assessment, kind: str, max_age_days: int | None = N
     if obs is None or not _positive(a, obs, f"{kind}_positive_values"):
         return None
     value = next(iter(obs.value_codes), None)
-    label = value.display if value is not None and value.display else "positive"
-    when = obs.effective.isoformat() if obs.effective else ""
-    return f"{obs.codes[0].code} = {label} {when}".strip()
+    shown = describe(value) if value is not None else "+"
+    when = obs.effective.isoformat() if obs.effective else ""  # the card shows it as a local date
+    return f"{obs.codes[0].code} = {shown}, {when}" if when else f"{obs.codes[0].code} = {shown}"
 
 
 def pregnancy(a: Assessment) -> Sequence[Finding]:

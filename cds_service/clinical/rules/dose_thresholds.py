@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cds_service.clinical.assessment import Assessment
-from cds_service.clinical.findings import Finding, Label, ProfileName, Referral
+from cds_service.clinical.findings import DoseReason, Finding, Label, ProfileName, Referral
 from cds_service.clinical.rules.common import finding
 from cds_service.clinical.titration import fmt
 
@@ -66,7 +66,7 @@ def dose_specialist(a: Assessment) -> Sequence[Finding]:
 def dose_unknown(a: Assessment) -> Sequence[Finding]:
     if a.dose_error is None:
         return []
-    return [finding(a, "dose-unknown", reason=a.dose_error)]
+    return [finding(a, "dose-unknown", reason=DoseReason(a.dose_error))]
 
 
 RULES = (dose_over_max, dose_collegial, dose_specialist, dose_unknown)

@@ -30,6 +30,27 @@ def review_interval(a: Assessment) -> int:
     return policy.fragile_review_interval_days if fragile_reasons(a) else policy.review_interval_days
 
 
+def is_stable_renewal(a: Assessment) -> bool:
+    """Same single dose as the current regimen, held for at least a review interval: nothing
+    starts, no step is taken, no threshold is crossed."""
+    current = a.current
+    if not a.is_renewal or current is None or current.started is None:
+        return False
+    return (a.today - current.started).days >= review_interval(a)
+
+
+FOLLOWUP_CODES = ("rtu-register", "monitoring")
+
+
+def followup_due(a: Assessment, findings: Sequence[Finding]) -> bool:
+    """Register and monitoring only when they change something (profile policy): the first
+    prescription, a titration step, a threshold crossed, or anything else worth a warning; not
+    a stable renewal with nothing else to say."""
+    if a.profile.policy.followup_on_stable_renewal or not is_stable_renewal(a):
+        return True
+    return any(f.indicator != "info" for f in findings if f.code not in FOLLOWUP_CODES)
+
+
 def rtu_register(a: Assessment) -> Sequence[Finding]:
     if not a.profile.policy.register_applies or a.indication == "amm":
         return []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
@@ -30,7 +31,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from cds_service.clinical.profile import ProfileError, load_profile, missing_profile_message
-    from cds_service.observability.logging import configure, logging_config
+    from cds_service.observability.logging import configure, log, logging_config
     from cds_service.storage.database import migrate
 
     settings = get_settings()
@@ -47,8 +48,9 @@ def _serve(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"baclofen-cds: invalid terminology: {problem}", file=sys.stderr)
         return 3
-    default = "" if settings.profile else " (sandbox default: CDS_PROFILE not set)"
-    print(f"baclofen-cds: rule profile {profile.id}: {profile.meta.label('en')}{default}", file=sys.stderr)
+    log(logging.getLogger("cds_service.cli"), logging.WARNING if not settings.profile else logging.INFO,
+        "rule profile" + ("" if settings.profile else ": sandbox default (CDS_PROFILE not set)"),
+        profile=profile.id, title=profile.meta.label("en"))
     if settings.auto_migrate:
         try:
             migrate(settings.database_url)

@@ -8,8 +8,11 @@ hookInstance so that feedback and retries refer to the same cards.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -45,6 +48,7 @@ UNAVAILABLE_EXTENSION = "baclofen-rtu-unavailable"
 SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 _NAMESPACE = uuid.UUID("6f1c3c6e-8f57-4b8e-9a43-7f1d2c0b5a10")
 SUMMARY_LIMIT = 140  # CDS Hooks 2.0: a summary is "<140 characters", so at most 139
+_ITEMS_READ = 40  # names read for a merged summary, which shows fewer
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def texts_of(finding: Finding, profile: Profile, lang: Language) -> tuple[str, s
     short = _Params(values)
     drug = finding.params.get("drug")
     if isinstance(drug, str):
-        short["drug"] = ", ".join(_drug_name(name) for name in drug.split(", "))
+        short["drug"] = ", ".join(_short_names(drug))
     return (finish(summary[lang].format_map(short), lang, short=True),
             finish(detail[lang].format_map(values), lang))
 
@@ -128,13 +132,37 @@ def _drug_name(text: str) -> str:
     return name[:1].lower() + name[1:] if name[1:2].islower() else name
 
 
-def _items(finding: Finding, profile: Profile, lang: Language) -> list[str]:
+@functools.lru_cache(maxsize=256)
+def _short_names(drugs: str) -> tuple[str, ...]:
+    """The substances of a « , »-joined drug list; cached, since every draft of an order set
+    shares the same list (the work stays linear in drafts plus co-medications)."""
+    return tuple(_drug_name(name) for name in drugs.split(", "))
+
+
+def _items(finding: Finding, profile: Profile, lang: Language) -> Iterator[str]:
     """A finding in a few words for a merged summary: its drugs, else the rule's short label."""
     drug = finding.params.get("drug")
     if isinstance(drug, str) and drug:
-        return [_drug_name(name) for name in drug.split(", ")]
+        yield from _short_names(drug)
+        return
     key = f"item_{finding.code}"
-    return [profile.label(key, lang) if key in profile.labels else texts_of(finding, profile, lang)[0]]
+    yield profile.label(key, lang) if key in profile.labels else texts_of(finding, profile, lang)[0]
+
+
+def _first_items(findings: list[Finding], profile: Profile, lang: Language) -> list[str]:
+    """The distinct items, most important first, only as many as a summary can show (and at
+    most `_ITEMS_READ` read): a card beside hundreds of co-medications costs no more than one
+    beside a few. The card's detail lists them all."""
+    items: dict[str, None] = {}
+    length = 0
+    names = (item for finding in findings for item in _items(finding, profile, lang))
+    for item in itertools.islice(names, _ITEMS_READ):
+        if item not in items:
+            items[item] = None
+            length += len(item) + 2
+            if length > SUMMARY_LIMIT:
+                break
+    return list(items)
 
 
 def merged_summary(findings: list[Finding], profile: Profile, lang: Language) -> str:
@@ -149,7 +177,7 @@ def merged_summary(findings: list[Finding], profile: Profile, lang: Language) ->
     if all(f.code.startswith(("pr-", "ix-")) for f in findings):
         head = ", ".join(finish(profile.label(key, lang).format(count=n), lang) for key, n in counts if n)
         ordered = sorted(findings, key=lambda f: (SEVERITY[f.indicator], not f.code.startswith("ix-")))
-        items = list(dict.fromkeys(item for f in ordered for item in _items(f, profile, lang)))
+        items = _first_items(ordered, profile, lang)
         return clip_summary(finish(f"{head} : {', '.join(items)}", lang))
     more = finish(profile.label("and_more", lang).format(count=len(findings) - 1), lang)
     return clip_summary(first, SUMMARY_LIMIT - 1 - len(more) - 3) + f" ({more})"

@@ -171,6 +171,7 @@ def instances(fresh_database: str, tmp_path: Path) -> Iterator[tuple[list[Instan
         env = {
             **os.environ,
             "CDS_AUTH": "required",
+            "CDS_PROFILE": "rtu-2017",  # production refuses to start without an explicit profile
             "CDS_AUTO_MIGRATE": "false",
             "CDS_DATABASE_URL": fresh_database,
             "CDS_PUBLIC_URL": PUBLIC_URL,

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from cds_service import terminology
 from cds_service.app import create_app
 from cds_service.fhir import prefetch
 from cds_service.fhir.client import FhirEndpoint
@@ -27,6 +28,7 @@ from cds_service.settings import Settings
 from tests.builders import rule_codes
 from tests.fhirserver import medplum
 from tests.fhirserver.medplum import Medplum
+from tests.test_golden import scenario_terminology
 
 DIRECTORY = fixtures_dir()
 SCENARIOS = list_scenarios(DIRECTORY) if DIRECTORY else []
@@ -109,13 +111,16 @@ async def test_fetch_mode_gives_the_prefetch_cards(
 ) -> None:
     with_prefetch = copy.deepcopy(scenario.request)
     with_prefetch["fhirServer"] = CLOSED
-    expected = await _call(service, scenario, with_prefetch)
-
-    server.load(resources_of(scenario))
     fetching = copy.deepcopy(scenario.request)
     del fetching["prefetch"]
     fetching["fhirServer"] = server.fhir_base
-    got = await _call(service, scenario, fetching)
+    previous = terminology.install(scenario_terminology(scenario))  # the fr- scenarios' BDPM subset
+    try:
+        expected = await _call(service, scenario, with_prefetch)
+        server.load(resources_of(scenario))
+        got = await _call(service, scenario, fetching)
+    finally:
+        terminology.install(previous)
 
     assert got.status_code == expected.status_code == scenario.expected.get("status", 200), got.text
     if got.status_code != 200:

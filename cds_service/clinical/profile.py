@@ -7,6 +7,7 @@ are loaded and checked once (`load_profile` is cached), so a bad file fails at s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -193,6 +194,8 @@ class Profile:
     group_titles: Mapping[str, Text]
     override_reasons: tuple[OverrideReason, ...]
     labels: Mapping[str, Text] = field(default_factory=dict)
+    #: who each quotation is attributed to (`{src:KEY}` in the texts), for the committee's review
+    sources: Mapping[str, Text] = field(default_factory=dict)
 
     @property
     def drug_vocabulary(self) -> frozenset[str]:
@@ -251,8 +254,36 @@ def _section(data: Mapping[str, Any], key: str, profile: str) -> Mapping[str, An
     return value
 
 
-def _build(data: Mapping[str, Any]) -> Profile:
-    pid = str(data.get("id"))
+_SOURCE_TOKEN = re.compile(r"\{src:([a-z-]+)\}")
+
+
+def _attribute(value: Any, sources: Mapping[str, Text], where: str, lang: Language | None = None) -> Any:
+    """Every `{src:KEY}` in a text replaced by the profile's label for that source, in the
+    text's language: a derived profile re-attributes a quotation by changing one label."""
+    if isinstance(value, str):
+        if lang is None:
+            return value
+
+        def label(match: re.Match[str]) -> str:
+            key = match[1]
+            if key not in sources:
+                raise ProfileError(f"{where}: unknown source {key!r} (defined: {', '.join(sources)})")
+            return sources[key][lang]
+
+        return _SOURCE_TOKEN.sub(label, value)
+    if isinstance(value, Mapping):
+        return {key: _attribute(item, sources, f"{where}.{key}", key if key in LANGUAGES else lang)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_attribute(item, sources, where, lang) for item in value]
+    return value
+
+
+def _build(raw: Mapping[str, Any]) -> Profile:
+    pid = str(raw.get("id"))
+    sources = {key: _text(text, f"{pid}.sources.{key}") for key, text in _section(raw, "sources", pid).items()}
+    data = {key: value if key == "sources" else _attribute(value, sources, f"{pid}.{key}")
+            for key, value in raw.items()}
     try:
         value_sets = {
             name: ValueSet.from_mapping(name, codes)
@@ -339,6 +370,7 @@ def _build(data: Mapping[str, Any]) -> Profile:
                 key: _text(text, f"{pid}.labels.{key}")
                 for key, text in _section(data, "labels", pid).items()
             },
+            sources=sources,
         )
     except (KeyError, TypeError) as exc:
         raise ProfileError(f"profile {pid}: missing or invalid setting {exc}") from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -93,7 +94,12 @@ def test_later_profiles_cap_at_80_without_review_thresholds(name: str) -> None:
     assert (spec.doses.specialist_from_mg, spec.doses.collegial_above_mg, spec.doses.collegial_elderly_above_mg) == \
         (None, None, None)
     assert spec.doses.over_max_is_off_label is True
-    assert spec.titration == base.titration
+    if name == "rtu-2017":
+        assert spec.titration == base.titration
+    else:  # Baclocur SmPC 4.2: 15 mg/day, then +10 mg/day every 3 (or 4) days
+        titration = spec.titration
+        assert (titration.start_mg_per_day, titration.first_phase_ceiling_mg, titration.second_phase_step_mg,
+                titration.second_phase_interval_days) == (15, 15, 10, 3)
     assert spec.renal == base.renal
     assert spec.rules["dose-over-max"].detail != base.rules["dose-over-max"].detail
     assert spec.name != base.name
@@ -193,3 +199,38 @@ def test_value_sets_hold_the_spec_codes(value_set: str, system: str, code: str) 
 )
 def test_value_sets_exclude_neighbouring_codes(value_set: str, system: str, code: str) -> None:
     assert not load_profile("rtu-2014").value_set(value_set).matches(Code(system, code))
+
+
+_QUOTE_END = re.compile(r"[»\"]\s*\(([^()]*)\)")
+
+
+@pytest.mark.parametrize("name", PROFILE_NAMES)
+def test_every_quotation_names_its_source(name: str) -> None:
+    """Issue 12: a quoted sentence says whose it is (the review article, the RTU it summarises,
+    the SmPC, or local policy), through the profile's `sources` labels."""
+    spec = load_profile(name)
+    labels = {text[lang] for text in spec.sources.values() for lang in ("fr", "en")}
+    texts = [text for rule in spec.rules.values() for text in rule.detail.values()]
+    texts += [text for rule in spec.rules.values() for variant in rule.variants.values()
+              for text in variant.detail.values()]
+    quoted = 0
+    for text in texts:
+        for attribution in _QUOTE_END.findall(text):
+            quoted += 1
+            assert any(label in attribution for label in labels), (name, attribution)
+    assert quoted > 20
+
+
+def test_amm_profile_quotes_the_smpc_not_the_rtu_for_titration() -> None:
+    spec = load_profile("amm-2018")
+    for code in ("titration-start", "titration-step", "titration-interval", "monitoring", "dose-over-max"):
+        assert "Baclocur" in spec.rules[code].detail["fr"], code
+        assert "RTU ANSM 2014" not in spec.rules[code].detail["fr"], code
+    inherited = spec.rules["renal-severe"].detail["fr"]
+    assert "antérieure à l'AMM" in inherited  # an RTU-era quotation says so under the AMM
+
+
+def test_an_unknown_source_key_is_refused() -> None:
+    with pytest.raises(ProfileError, match="unknown source 'rcp'"):
+        profile_module._attribute({"detail": {"fr": "« … » ({src:rcp})", "en": "x"}},
+                                  {"rtu": {"fr": "a", "en": "b"}}, "p.rules")

@@ -82,6 +82,17 @@ def test_english_typography_and_dates(profile: str) -> None:
                 assert "(s)" not in text, (name, text)
                 assert not re.search(r"(?<![\w.,])\d+,\d+(?![\d,])", text), (name, text)  # decimal point
                 assert "mg/j " not in text and "mg/j)" not in text, (name, text)
+                assert not re.search(r"[ \u00a0\u202f][:;?!]", text), (name, text)  # "3 interactions: …"
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+def test_summaries_details_and_buttons_open_in_sentence_case(profile: str, lang: Language) -> None:
+    for name, found in cards(profile, lang).items():
+        for card in found:
+            for text in (card["summary"], card["detail"], *(s["label"] for s in card.get("suggestions", []))):
+                first = text.lstrip("*_> «\u00a0\u202f\"")[:1]
+                assert not (first.isalpha() and first.islower()), (name, text)
 
 
 @pytest.mark.parametrize("profile", PROFILE_NAMES)

@@ -178,7 +178,8 @@ def merged_summary(findings: list[Finding], profile: Profile, lang: Language) ->
         head = ", ".join(finish(profile.label(key, lang).format(count=n), lang) for key, n in counts if n)
         ordered = sorted(findings, key=lambda f: (SEVERITY[f.indicator], not f.code.startswith("ix-")))
         items = _first_items(ordered, profile, lang)
-        return clip_summary(finish(f"{head} : {', '.join(items)}", lang))
+        colon = " :" if lang == "fr" else ":"
+        return clip_summary(finish(f"{head}{colon} {', '.join(items)}", lang))
     more = finish(profile.label("and_more", lang).format(count=len(findings) - 1), lang)
     return clip_summary(first, SUMMARY_LIMIT - 1 - len(more) - 3) + f" ({more})"
 

@@ -54,3 +54,7 @@ def test_dose_messages_are_translated() -> None:
     assert dose_message(reason, "en") == reason
     assert dose_message("The timing code 'XYZ' is not understood.", "fr") == "code de rythme 'XYZ' non reconnu"
     assert dose_message("Something new.", "fr") == "motif non traduit"
+
+
+def test_an_smpc_section_number_keeps_its_point() -> None:
+    assert finish("(RCP du baclofène, rubrique 4.4) 1.73 m²", "fr") == "(RCP du baclofène, rubrique 4.4) 1,73 m²"

@@ -15,6 +15,7 @@ from cds_service.clinical import medication as medication_logic
 from cds_service.clinical.context import ConditionFact, MedicationFact, PatientContext
 from cds_service.clinical.profile import Profile
 from cds_service.clinical.renal import RenalAssessment, assess_renal
+from cds_service.clinical.wording import record_text
 
 _CURRENT_STATUSES = {"active", "on-hold"}
 _TAKEN_STATUSES = {"active", "on-hold", "completed", "stopped"}
@@ -173,7 +174,7 @@ def _first_evidence(conditions: tuple[ConditionFact, ...], profile: Profile, nam
     for condition in conditions:
         code = value_set.first_match(condition.codes)
         if code is not None:
-            return f"{code.code} {code.display or condition.text or ''}".strip()
+            return record_text(code.code, code.display or condition.text)
     return None
 
 
@@ -188,7 +189,7 @@ def indication_of(order: MedicationFact, context: PatientContext, profile: Profi
         return "rtu", hit.code
     spastic = spasticity.first_match(reasons)
     if spastic is not None:
-        return "amm", f"{spastic.code} {spastic.display or ''}".strip()
+        return "amm", record_text(spastic.code, spastic.display)
     evidence = _first_evidence(tuple(c for c in context.conditions if c.active), profile,
                                "alcohol_dependence")
     if evidence is not None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from cds_service.clinical.findings import Labels
+from cds_service.clinical.wording import finish
 from tests.builders import ICD10, SNOMED, condition, egfr
 from tests.clinical.rtu_helpers import TODAY, ago, born_aged, draft, order_of, run, taking
 
@@ -171,3 +172,12 @@ def test_draft_authored_on_sets_the_evaluation_date() -> None:
     found = run([draft(5, 3, authored="2026-01-02")]).get("monitoring")
     assert found.params["review_date"] == date(2026, 1, 16)
     assert TODAY.isoformat() == "2026-03-10"
+
+
+def test_spasticity_evidence_quotes_the_records_own_label() -> None:
+    """The EHR's display (often English) is shown as the record's words, never as ours."""
+    order = order_of(60, reason=None)
+    order["reasonCode"] = [{"coding": [{"system": ICD10, "code": "G35", "display": "Multiple sclerosis"}]}]
+    result = run([order], medications=[taking(45, days=3)], observations=[])
+    assert finish(str(result.get("indication-amm").params["evidence"]), "fr") == \
+        "G35, libellé du dossier\u00a0: «\u00a0Multiple sclerosis\u00a0»"

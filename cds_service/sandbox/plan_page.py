@@ -205,7 +205,9 @@ def _warnings(q: PlanQuery) -> str:
     lang, max_mg = q.lang, q.profile.doses.max_mg_per_day
     found = []
     if q.state == "taper":
-        found.append(("alert critical", text("taper_warning", lang)))
+        sources = q.profile.sources
+        found.append(("alert critical", text("taper_warning", lang, smpc=sources["smpc"][lang],
+                                             local=sources["local"][lang])))
     elif q.renal == "severe":
         found.append(("alert critical", text("severe_stop", lang)))
     elif q.renal == "unknown":

@@ -50,9 +50,11 @@ TEXTS: Mapping[str, Mapping[Language, str]] = {
     "reason_reduced": {"fr": "la dose vient d'être réduite", "en": "the dose has just been reduced"},
     "reason_none": {"fr": "la réévaluation", "en": "the review"},
     "taper_warning": {"fr": "Réduction progressive : ne jamais arrêter le baclofène brutalement (risque de "
-                            "syndrome de sevrage : confusion, hallucinations, convulsions).",
+                            "syndrome de sevrage : confusion, hallucinations, convulsions ; {smpc}). Nombre et "
+                            "durée des paliers : {local}.",
                       "en": "Progressive reduction: never stop baclofen abruptly (risk of withdrawal syndrome: "
-                            "confusion, hallucinations, seizures)."},
+                            "confusion, hallucinations, seizures; {smpc}). Number and length of the steps: "
+                            "{local}."},
     "note_down": {"fr": "Réduction : {before} → {after} mg/j", "en": "Reduction: {before} → {after} mg/day"},
     "note_stop": {"fr": "Arrêt du baclofène", "en": "Baclofen stopped"},
     "nav_label": {"fr": "Navigation", "en": "Navigation"},

@@ -213,6 +213,7 @@ async def test_plan_taper_ends_with_the_stop(client: httpx.AsyncClient) -> None:
     assert len(table) == 7 and "Arrêt du baclofène" in table[-1] and ">0<" in table[-1]
     assert "Réduction : 60 → 30 mg/j" in table[3]
     assert "ne jamais arrêter le baclofène brutalement" in html
+    assert "RCP du baclofène" in html and "politique locale" in html  # who says so: SmPC, local steps
 
 
 async def test_plan_severe_renal_has_no_schedule(client: httpx.AsyncClient) -> None:

@@ -17,11 +17,11 @@ from urllib.parse import urlencode
 from cds_service.clinical.profile import Language
 from cds_service.clinical.titration import PlanDay, fmt, split_intakes
 from cds_service.clinical.wording import format_date
+from cds_service.sandbox.html import html_page
 from cds_service.sandbox.patient_texts import NBSP, patient_text, slot_labels
 from cds_service.sandbox.plan_params import Handout, PlanQuery
 
 STYLESHEET = "/plan/static/patient.css"
-ICON = "/plan/static/favicon.svg"
 HALF = "½"
 
 
@@ -202,12 +202,5 @@ def render_patient(q: PlanQuery, handout: Handout, days: list[PlanDay], review: 
     parts.append(f'<footer><p>{escape(patient_text("footer", lang))}</p></footer>')
     title = patient_text("title", lang)
     subtitle = patient_text("subtitle_taper" if taper else "subtitle_step", lang)
-    return (
-        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title>"
-        f'<link rel="icon" href="{ICON}" type="image/svg+xml">'
-        f'<link rel="stylesheet" href="{STYLESHEET}"></head>'
-        f'<body class="patient">{nav}<main id="main"><h1>{escape(title)}</h1>'
-        f'<p class="subtitle">{escape(subtitle)}</p>{"".join(parts)}</main></body></html>'
-    )
+    body = f'<p class="subtitle">{escape(subtitle)}</p>{"".join(parts)}'
+    return html_page(lang, title, body, nav, stylesheet=STYLESHEET, body_class="patient")

@@ -22,13 +22,13 @@ from cds_service.clinical.profile import LANGUAGES, Language
 from cds_service.clinical.titration import PlanDay, fmt, split_intakes
 from cds_service.clinical.wording import format_date
 from cds_service.protocol.language import negotiate
+from cds_service.sandbox.html import html_page
 from cds_service.sandbox.patient_view import render_patient
 from cds_service.sandbox.plan_chart import Line, render_chart
 from cds_service.sandbox.plan_params import BadParameter, Handout, PlanQuery, parse_handout, parse_query, parse_view
 from cds_service.sandbox.texts import WEEKDAYS, text
 
 STYLESHEET = "/plan/static/plan.css"
-ICON = "/plan/static/favicon.svg"
 
 
 @dataclass(frozen=True)
@@ -222,17 +222,6 @@ def _warnings(q: PlanQuery) -> str:
     return "".join(f'<p class="{css}" role="alert">{escape(message)}</p>' for css, message in found)
 
 
-def _page(lang: Language, title: str, body: str, nav: str = "") -> str:
-    return (
-        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title>"
-        f'<link rel="icon" href="{ICON}" type="image/svg+xml">'
-        f'<link rel="stylesheet" href="{STYLESHEET}"></head>'
-        f'<body>{nav}<main id="main"><h1>{escape(title)}</h1>{body}</main></body></html>'
-    )
-
-
 def render_plan(q: PlanQuery, *, sandbox_link: bool) -> str:
     """The whole page for `q`."""
     lang = q.lang
@@ -258,7 +247,7 @@ def render_plan(q: PlanQuery, *, sandbox_link: bool) -> str:
         + (_table(q, days, review) if days else "")
         + f'<footer><p>{escape(text("footer", lang, profile=q.profile.meta.label(lang)))}</p></footer>'
     )
-    return _page(lang, text("title_taper" if taper else "title", lang), body, nav)
+    return html_page(lang, text("title_taper" if taper else "title", lang), body, nav, stylesheet=STYLESHEET)
 
 
 def _error(request: Request, error: BadParameter, lang: Language) -> Response:
@@ -266,7 +255,7 @@ def _error(request: Request, error: BadParameter, lang: Language) -> Response:
     if "text/html" in request.headers.get("accept", ""):
         body = (f'<p class="alert critical" role="alert"><strong>{escape(error.name)}</strong> : '
                 f"{escape(error.message)}</p><p>{escape(text('error_back', lang))}</p>")
-        return HTMLResponse(_page(lang, text("error_title", lang), body), status_code=400)
+        return HTMLResponse(html_page(lang, text("error_title", lang), body, stylesheet=STYLESHEET), status_code=400)
     return JSONResponse({"error": "invalid-parameter", "message": str(error), "field": error.name},
                         status_code=400)
 

@@ -3,47 +3,25 @@ PostgreSQL: over-long override codes, NUL characters, instants outside the stora
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from starlette.applications import Starlette
 
 from cds_service.app import create_app
 from cds_service.settings import Settings
-from cds_service.storage.database import create_engine, migrate
 from tests.builders import hook_request
+from tests.databases import migrated_database
 
-POSTGRES_URL = os.environ.get("CDS_TEST_POSTGRES_URL")
 FEEDBACK = "/cds-services/baclofen-rtu/feedback"
-
-
-async def _reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        for table in ("issued_cards", "feedback", "evaluations", "seen_tokens", "alembic_version"):
-            await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
-    await engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'edge.db'}"
-    elif POSTGRES_URL:
-        url = POSTGRES_URL
-        asyncio.run(_reset_postgres(url))
-    elif os.environ.get("CDS_TEST_REQUIRE_POSTGRES") == "1":
-        pytest.fail("CDS_TEST_REQUIRE_POSTGRES=1 but CDS_TEST_POSTGRES_URL is not set")
-    else:
-        pytest.skip("no PostgreSQL (set CDS_TEST_POSTGRES_URL)")
-    migrate(url)
-    yield url
+    yield migrated_database(request.param, tmp_path)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ no threshold, no sandbox link.
 
 from __future__ import annotations
 
-import copy
 import re
 from datetime import date
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -15,14 +14,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from cds_service.fixtures import Scenario, fixtures_dir, list_scenarios
+from cds_service.fixtures import Scenario
 from cds_service.sandbox.patient_texts import PATIENT_TEXTS, patient_text
 from cds_service.sandbox.patient_view import tablets
 from cds_service.sandbox.plan_params import Handout
+from tests.sandbox.plan_links import SCENARIOS, plan_links
 from tests.sandbox.test_sandbox_http import assert_no_inline_code, assert_security_headers
 
-DIRECTORY = fixtures_dir()
-SCENARIOS = [s for s in (list_scenarios(DIRECTORY) if DIRECTORY else []) if s.expected.get("status", 200) == 200]
 PRESCRIBER_ROW = re.compile(
     r'<th scope="row">\S+ <time datetime="(\d{4}-\d{2}-\d{2})">[^<]*</time></th><td class="num">([\d.]+)</td>'
 )
@@ -50,46 +48,37 @@ def _patient_periods(html: str) -> list[tuple[date, date, float | None]]:
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 async def test_the_handout_renders_for_every_plan_link(client: httpx.AsyncClient, scenario: Scenario,
                                                        lang: str) -> None:
-    request = copy.deepcopy(scenario.request)
-    request.pop("fhirServer", None)
-    response = await client.post(f"/cds-services/{scenario.service}", json=request,
-                                 headers={"Accept-Language": lang})
-    assert response.status_code == 200
-    for card in response.json()["cards"]:
-        for link in card.get("links", []):
-            if "/plan?" not in link["url"]:
-                continue
-            url = urlsplit(link["url"])
-            prescriber = await client.get(f"{url.path}?{url.query}")
-            patient = await client.get(f"{url.path}?{url.query}&view=patient")
-            assert prescriber.status_code == 200 and patient.status_code == 200, patient.text
-            html = patient.text
-            assert_no_inline_code(html)
-            assert f'<html lang="{lang}">' in html
-            assert ("Votre traitement par baclofène" if lang == "fr" else "Your baclofen treatment") in html
-            words = re.sub(r"<[^>]+>", " ", html)  # the text a patient reads (links carry `state=threshold`)
-            assert not [word for word in THRESHOLD_WORDS if word in words], card["summary"]
-            assert 'href="/sandbox"' not in html
-            assert ("arrêter le baclofène brutalement" if lang == "fr" else "stop baclofen abruptly") in html
-            assert "view=patient" in prescriber.text
-            query = {key: values[0] for key, values in parse_qs(url.query).items()}
-            daily = {date.fromisoformat(day): float(mg) for day, mg in PRESCRIBER_ROW.findall(prescriber.text)}
-            if not daily:
-                assert "<table" not in html
-                continue
-            periods = _patient_periods(html)
-            assert periods, card["summary"]
-            for first, last, mg in periods:
-                for day, dose in daily.items():
-                    if first <= day <= last:
-                        assert dose == (mg or 0.0), (card["summary"], day, dose, mg)
-            if query.get("state") == "taper":
-                assert periods[-1][2] is None or periods[-1][1] == max(daily), card["summary"]
-            else:
-                review = DATETIME.search(html.split('class="appointment"', 1)[1])
-                assert review is not None
-                assert periods[-1][1] == date.fromisoformat(review.group(1)), card["summary"]
-                assert all(dose > 0 for *_, dose in periods)
+    for card, url in await plan_links(client, scenario, lang):
+        prescriber = await client.get(f"{url.path}?{url.query}")
+        patient = await client.get(f"{url.path}?{url.query}&view=patient")
+        assert prescriber.status_code == 200 and patient.status_code == 200, patient.text
+        html = patient.text
+        assert_no_inline_code(html)
+        assert f'<html lang="{lang}">' in html
+        assert ("Votre traitement par baclofène" if lang == "fr" else "Your baclofen treatment") in html
+        words = re.sub(r"<[^>]+>", " ", html)  # the text a patient reads (links carry `state=threshold`)
+        assert not [word for word in THRESHOLD_WORDS if word in words], card["summary"]
+        assert 'href="/sandbox"' not in html
+        assert ("arrêter le baclofène brutalement" if lang == "fr" else "stop baclofen abruptly") in html
+        assert "view=patient" in prescriber.text
+        query = {key: values[0] for key, values in parse_qs(url.query).items()}
+        daily = {date.fromisoformat(day): float(mg) for day, mg in PRESCRIBER_ROW.findall(prescriber.text)}
+        if not daily:
+            assert "<table" not in html
+            continue
+        periods = _patient_periods(html)
+        assert periods, card["summary"]
+        for first, last, mg in periods:
+            for day, dose in daily.items():
+                if first <= day <= last:
+                    assert dose == (mg or 0.0), (card["summary"], day, dose, mg)
+        if query.get("state") == "taper":
+            assert periods[-1][2] is None or periods[-1][1] == max(daily), card["summary"]
+        else:
+            review = DATETIME.search(html.split('class="appointment"', 1)[1])
+            assert review is not None
+            assert periods[-1][1] == date.fromisoformat(review.group(1)), card["summary"]
+            assert all(dose > 0 for *_, dose in periods)
 
 
 @pytest.mark.parametrize(("mg", "strength", "scored", "expected"), [

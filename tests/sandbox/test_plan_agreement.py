@@ -7,20 +7,18 @@ button would prescribe), or the one dose the card says to keep, never more.
 
 from __future__ import annotations
 
-import copy
 import re
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
 
-from cds_service.fixtures import Scenario, fixtures_dir, list_scenarios
+from cds_service.fixtures import Scenario
 from tests.clinical.safety_properties import steps_of
+from tests.sandbox.plan_links import SCENARIOS, plan_links
 
-DIRECTORY = fixtures_dir()
-SCENARIOS = [s for s in (list_scenarios(DIRECTORY) if DIRECTORY else []) if s.expected.get("status", 200) == 200]
 ROW = re.compile(
     r'<th scope="row">\S+ <time datetime="(\d{4}-\d{2}-\d{2})">[^<]*</time></th><td class="num">([\d.]+)</td>'
 )
@@ -55,30 +53,21 @@ def _updates(card: dict[str, Any]) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 async def test_the_plan_page_shows_what_the_card_proposes(client: httpx.AsyncClient, scenario: Scenario,
                                                           lang: str) -> None:
-    request = copy.deepcopy(scenario.request)
-    request.pop("fhirServer", None)
-    response = await client.post(f"/cds-services/{scenario.service}", json=request,
-                                 headers={"Accept-Language": lang})
-    assert response.status_code == 200
-    for card in response.json()["cards"]:
-        for link in card.get("links", []):
-            if "/plan?" not in link["url"]:
-                continue
-            url = urlsplit(link["url"])
-            page = await client.get(f"{url.path}?{url.query}")
-            assert page.status_code == 200, page.text
-            query = {key: values[0] for key, values in parse_qs(url.query).items()}
-            shown = _page_doses(page.text)
-            assert shown, card["summary"]
-            days = [day for day, _ in shown]
-            doses = [dose for _, dose in shown]
-            if "steps" in query:
-                candidates = [_daily(resource, days) for resource in _updates(card)]
-                assert doses in candidates, (card["summary"], doses, candidates)
-            else:
-                kept = float(query["dose"])
-                assert set(doses) == {kept}, (card["summary"], doses)
-                assert "row-step" not in page.text
-            if "contre-indiqué" in page.text or "contraindicated" in page.text:
-                assert max(doses) <= doses[0], "a page for a contraindicated patient shows an increase"
-            assert days[0] <= days[-1] <= days[0] + timedelta(days=180)
+    for card, url in await plan_links(client, scenario, lang):
+        page = await client.get(f"{url.path}?{url.query}")
+        assert page.status_code == 200, page.text
+        query = {key: values[0] for key, values in parse_qs(url.query).items()}
+        shown = _page_doses(page.text)
+        assert shown, card["summary"]
+        days = [day for day, _ in shown]
+        doses = [dose for _, dose in shown]
+        if "steps" in query:
+            candidates = [_daily(resource, days) for resource in _updates(card)]
+            assert doses in candidates, (card["summary"], doses, candidates)
+        else:
+            kept = float(query["dose"])
+            assert set(doses) == {kept}, (card["summary"], doses)
+            assert "row-step" not in page.text
+        if "contre-indiqué" in page.text or "contraindicated" in page.text:
+            assert max(doses) <= doses[0], "a page for a contraindicated patient shows an increase"
+        assert days[0] <= days[-1] <= days[0] + timedelta(days=180)

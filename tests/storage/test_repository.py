@@ -4,7 +4,6 @@ the same behaviour (feedback, audit, replay protection across engines, retention
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,35 +15,12 @@ from sqlalchemy import text, update
 from cds_service.storage.database import DatabaseNotReady, check_ready, create_engine, migrate, session_factory
 from cds_service.storage.repository import CardRecord, EvaluationRecord, FeedbackRecord, Repository
 from cds_service.storage.tables import Evaluation, Feedback
-
-POSTGRES_URL = os.environ.get("CDS_TEST_POSTGRES_URL")
-
-
-def _postgres_or_skip() -> str:
-    if not POSTGRES_URL:
-        if os.environ.get("CDS_TEST_REQUIRE_POSTGRES") == "1":
-            pytest.fail("CDS_TEST_REQUIRE_POSTGRES=1 but CDS_TEST_POSTGRES_URL is not set")
-        pytest.skip("no PostgreSQL (set CDS_TEST_POSTGRES_URL)")
-    return POSTGRES_URL
-
-
-async def _reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        for table in ("issued_cards", "feedback", "evaluations", "seen_tokens", "alembic_version"):
-            await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
-    await engine.dispose()
+from tests.databases import migrated_database, postgres_or_skip
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-    else:
-        url = _postgres_or_skip()
-        asyncio.run(_reset_postgres(url))
-    migrate(url)
-    yield url
+    yield migrated_database(request.param, tmp_path)
 
 
 @pytest.fixture
@@ -166,7 +142,7 @@ async def test_the_app_pool_follows_the_db_pool_settings() -> None:
     from cds_service.app import create_app
     from cds_service.settings import Settings
 
-    url = _postgres_or_skip()
+    url = postgres_or_skip()
     await asyncio.to_thread(migrate, url)
     app = create_app(Settings(auth="off", database_url=url, db_pool_size=2, db_max_overflow=1))
     async with app.router.lifespan_context(app):

@@ -14,12 +14,43 @@ decides, and reports any invalid FHIR with its 400.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from cds_service.clinical import medication as medication_logic
 from cds_service.clinical.engine import is_selected
 from cds_service.fhir.context_builder import MedicationIndex, medication_fact
 from cds_service.fhir.parsing import InvalidFhir, bundle_entries
+from cds_service.terminology import active as active_terminology
+
+#: a hospital's orders name a few thousand distinct drugs: past this many, start again
+VERDICTS_KEPT = 4096
+
+
+@dataclass
+class ConceptVerdicts:
+    """Whether a `medicationCodeableConcept` is baclofen, remembered per concept (serialised)
+    for the terminology it was decided with: the same paracetamol is ordered all day long."""
+
+    terminology: object = None
+    known: dict[bytes, bool] = field(default_factory=dict)
+
+    def is_baclofen(self, concept: dict[str, Any]) -> bool:
+        terminology = active_terminology()
+        if self.terminology is not terminology or len(self.known) >= VERDICTS_KEPT:
+            self.terminology, self.known = terminology, {}
+        key = orjson.dumps(concept, option=orjson.OPT_SORT_KEYS)
+        verdict = self.known.get(key)
+        if verdict is None:
+            resource = {"resourceType": "MedicationRequest", "medicationCodeableConcept": concept}
+            fact = medication_fact(resource, None, MedicationIndex(), {}, "concept")
+            verdict = self.known[key] = medication_logic.is_baclofen(fact)
+        return verdict
+
+
+_VERDICTS = ConceptVerdicts()
 
 
 def has_baclofen_draft(draft_orders: dict[str, Any], selections: list[str] | None = None) -> bool:
@@ -44,6 +75,13 @@ def _may_be_baclofen(
     selections: list[str] | None,
 ) -> bool:
     reference = resource.get("medicationReference")
+    concept = resource.get("medicationCodeableConcept")
+    if reference is None and isinstance(concept, dict):
+        try:
+            if not _VERDICTS.is_baclofen(concept):
+                return False  # not baclofen, whatever its route or selection
+        except (InvalidFhir, AttributeError, TypeError, ValueError, orjson.JSONEncodeError):
+            return True  # unreadable leanly: the full pipeline validates it and answers 400
     if reference is not None:
         target = reference.get("reference") if isinstance(reference, dict) else None
         if not isinstance(target, str) or medications.resolve(resource, target) is None:

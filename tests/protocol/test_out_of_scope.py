@@ -135,3 +135,25 @@ async def test_malformed_out_of_scope_request_is_still_400(client: httpx.AsyncCl
     mutate(request)
     response = await client.post("/cds-services/baclofen-rtu", json=request)
     assert response.status_code == 400, response.text
+
+
+def test_scope_verdicts_follow_the_installed_terminology() -> None:
+    """The remembered "not baclofen" of a French code is forgotten when a terminology that knows
+    the code is installed (and remembered again once it is removed)."""
+    from cds_service import terminology
+    from cds_service.terminology.entries import DrugEntry, Substance
+
+    order = other_order("x", "x", status="draft")
+    order["medicationCodeableConcept"] = {"coding": [{"system": "http://data.esante.gouv.fr/ansm/medicament/UCD",
+                                                      "code": "3400890000048"}]}  # a UCD
+    assert not has_baclofen_draft(_bundle(order))
+    assert not has_baclofen_draft(_bundle(order))  # remembered
+    formulary = terminology.Terminology()
+    formulary.add_formulary([("ucd", "3400890000048", DrugEntry("BACLOFENE 10 mg", "comprimé", substances=(
+        Substance("baclofène", "baclofene", 10.0),), source="formulary"))])
+    previous = terminology.install(formulary)
+    try:
+        assert has_baclofen_draft(_bundle(order))
+    finally:
+        terminology.install(previous)
+    assert not has_baclofen_draft(_bundle(order))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 from typing import Literal
 
 Language = Literal["fr", "en"]
@@ -59,6 +60,8 @@ def is_plural(count: float, lang: Language) -> bool:
 
 def pluralise(text: str, lang: Language) -> str:
     """« 3 jour(s) » → « 3 jours », "1 intake(s)" → "1 intake", for every word after the number."""
+    if "(s)" not in text:  # both patterns need it
+        return text
     def replace(match: re.Match[str]) -> str:
         count = float(match.group("number").replace(",", "."))
         suffix = "s" if is_plural(count, lang) else ""
@@ -69,6 +72,8 @@ def pluralise(text: str, lang: Language) -> str:
 
 def _outside_urls(text: str, change: re.Pattern[str], replacement: str | Callable[[re.Match[str]], str]) -> str:
     """Apply a substitution to the text between URLs only (a URL keeps its `:` and `.`)."""
+    if "http" not in text and "www." not in text:  # no URL can match: one pass over the whole text
+        return change.sub(replacement, text)
     parts: list[str] = []
     last = 0
     for url in _URL.finditer(text):
@@ -80,20 +85,29 @@ def _outside_urls(text: str, change: re.Pattern[str], replacement: str | Callabl
 
 
 def french(text: str) -> str:
-    """French typography: non-breaking spaces, typographic apostrophe, decimal comma."""
-    text = _outside_urls(text, _BEFORE_PUNCT, NBSP + r"\1")
-    text = _OPEN_QUOTE.sub("«" + NBSP, text)
-    text = _CLOSE_QUOTE.sub(NBSP + "»", text)
-    text = _APOSTROPHE.sub("\u2019", text)
-    return _outside_urls(text, _DECIMAL_FR, r"\1,\2")
+    """French typography: non-breaking spaces, typographic apostrophe, decimal comma. Each pass
+    runs only when the text holds the character it changes (most card texts lack several)."""
+    if any(mark in text for mark in ":;?!"):
+        text = _outside_urls(text, _BEFORE_PUNCT, NBSP + r"\1")
+    if "«" in text:
+        text = _OPEN_QUOTE.sub("«" + NBSP, text)
+    if "»" in text:
+        text = _CLOSE_QUOTE.sub(NBSP + "»", text)
+    if "'" in text:
+        text = _APOSTROPHE.sub("\u2019", text)
+    return _outside_urls(text, _DECIMAL_FR, r"\1,\2") if "." in text else text
 
 
 def english(text: str) -> str:
     """English: decimal point (« 1,73 m² » → "1.73 m²")."""
+    if "," not in text:
+        return text
     return _outside_urls(text, _DECIMAL_EN, r"\1.\2")
 
 
 def _dates(text: str, lang: Language) -> str:
+    if "-" not in text:  # no ISO date
+        return text
     def local(match: re.Match[str]) -> str:
         try:
             return format_date(date(int(match[1]), int(match[2]), int(match[3])), lang)
@@ -115,6 +129,17 @@ def _records(text: str, lang: Language, short: bool = False) -> str:
 
 def finish(text: str, lang: Language, *, short: bool = False) -> str:
     """A text ready for the reader: EHR texts labelled (`short`: by their code only, for a
-    summary), plurals resolved, dates in the reader's form, then the language's typography."""
-    text = _dates(pluralise(_records(text, lang, short), lang), lang)
+    summary), plurals resolved, dates in the reader's form, then the language's typography.
+
+    Memoised: a card repeats the profile's labels, headings and override reasons on every call,
+    and the passes are pure functions of the text and the language. Bounded, since texts with a
+    patient's values (doses, dates, record labels) rarely repeat; kept in process memory only."""
+    return _finish(text, lang, short)
+
+
+@lru_cache(maxsize=4096)
+def _finish(text: str, lang: Language, short: bool) -> str:
+    if "\u27e6" in text:
+        text = _records(text, lang, short)
+    text = _dates(pluralise(text, lang), lang)
     return french(text) if lang == "fr" else english(text)

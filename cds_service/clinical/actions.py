@@ -7,7 +7,6 @@ ServiceRequests; a contraindication deletes the draft.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -88,9 +87,22 @@ def dosage_lines(steps: tuple[PlannedStep, ...], profile: Profile, lang: Languag
     return lines
 
 
+def json_copy(value: Any) -> Any:
+    """A deep copy of parsed JSON (dicts, lists, immutable scalars): a third of the cost of
+    `copy.deepcopy`, which keeps a memo of every object for cycles JSON cannot have. orjson's
+    round trip is faster still but would turn a NaN into null and refuse a 65-bit integer."""
+    if isinstance(value, dict):
+        return {key: json_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_copy(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(json_copy(item) for item in value)
+    return value
+
+
 def updated_order(draft: dict[str, Any], proposal: UpdateDose, profile: Profile, lang: Language) -> dict[str, Any]:
     """The draft with its dosage replaced; everything else (ids, medication, reason) kept."""
-    resource = copy.deepcopy(draft)
+    resource: dict[str, Any] = json_copy(draft)
     resource["dosageInstruction"] = dosage_lines(proposal.steps, profile, lang)
     if proposal.switch_to_10mg:
         # The ordered tablet cannot give the dose: the order becomes baclofen 10 mg scored tablets.

@@ -96,6 +96,8 @@ def test_update_keeps_the_rest_of_the_draft() -> None:
     assert draft is not None
     assert {k: v for k, v in resource.items() if k != "dosageInstruction"} == \
            {k: v for k, v in draft.items() if k != "dosageInstruction"}
+    nested = [k for k, v in draft.items() if isinstance(v, dict | list) and k != "dosageInstruction"]
+    assert nested and all(resource[k] is not draft[k] for k in nested)  # a copy: the draft stays as signed
     assert resource["dosageInstruction"] == [{
         "sequence": 1,
         "route": {"coding": [{"system": "http://snomed.info/sct", "code": "26643006", "display": "Oral route"}]},

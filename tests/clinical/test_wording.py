@@ -24,6 +24,14 @@ def test_urls_keep_their_colons_and_dots() -> None:
     assert finish("voir https://www.rtubaclofene.org/a?b=1.5", "fr") == "voir https://www.rtubaclofene.org/a?b=1.5"
 
 
+def test_a_url_keeps_its_text_while_the_rest_is_typeset() -> None:
+    text = "le 2026-11-14 : 1.5 mg, voir http://x.fr/2026-11-14/a:b?c=1.5 ; www.y.fr/1.5"
+    assert finish(text, "fr") == (f"le 14/11/2026{NBSP}: 1,5 mg, voir http://x.fr/2026-11-14/a:b?c=1.5 ; "
+                                  "www.y.fr/1.5")
+    assert finish(text, "fr") == finish(text, "fr")  # the memoised answer is the computed one
+    assert finish("1,5 mg http://x.fr/1,5", "en") == "1.5 mg http://x.fr/1,5"
+
+
 def test_decimal_comma_in_french_point_in_english() -> None:
     assert finish("44 mL/min/1.73 m²", "fr") == "44 mL/min/1,73 m²"
     assert finish("44 mL/min/1,73 m²", "en") == "44 mL/min/1.73 m²"

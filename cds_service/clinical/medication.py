@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
 from importlib import resources
@@ -84,20 +84,29 @@ class Strength:
 
 @dataclass(frozen=True)
 class ProductTable:
-    """The packaged product table (a few dozen rows: a scan per coding is enough)."""
+    """The packaged product table, indexed by code: every coding of every medication in the
+    record is looked up, most of them not baclofen."""
 
     atc: frozenset[str]
     rxnorm_ingredients: frozenset[str]
     text_names: tuple[str, ...]
     products: tuple[Product, ...]
+    _by_code: dict[str, tuple[Product, ...]] = field(init=False, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        by_code: dict[str, list[Product]] = {}
+        for product in self.products:
+            by_code.setdefault(product.code, []).append(product)
+        object.__setattr__(self, "_by_code", {code: tuple(rows) for code, rows in by_code.items()})
 
     def lookup(self, code: Code) -> Product | None:
         """The product a coding names: RxNorm by system, CIP13 by code, CIP7 by a CIP system."""
         value = code.code.strip()
+        candidates = self._by_code.get(value)
+        if candidates is None:
+            return None
         family = family_of(code.system)
-        for product in self.products:
-            if product.code != value:
-                continue
+        for product in candidates:  # in table order, as a scan would meet them
             if product.system == "rxnorm" and family == "rxnorm":
                 return product
             if product.system == "cip13":

@@ -105,13 +105,18 @@ def check_depth(data: Any, location: str, limit: int = MAX_DEPTH) -> None:
     For resources echoed back in a suggestion (the draft orders): deep nesting would otherwise
     exhaust recursion in validation, copying or JSON encoding (orjson stops at 255 levels).
     """
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > limit:
-            raise InvalidFhir(location, TOO_DEEP)
-        children = value.values() if isinstance(value, dict) else value
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    if not _within(data, limit - 1):
+        raise InvalidFhir(location, TOO_DEEP)
+
+
+def _within(value: Any, levels: int) -> bool:
+    """Whether the containers inside `value` nest at most `levels` more levels (recursion
+    bounded by `levels`, not by the input)."""
+    children = value.values() if isinstance(value, dict) else value
+    for child in children:
+        if isinstance(child, dict | list) and (levels == 0 or not _within(child, levels - 1)):
+            return False
+    return True
 
 
 def parse_dosages(resource: dict[str, Any], location: str) -> tuple[Any, ...]:

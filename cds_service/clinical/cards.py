@@ -165,11 +165,13 @@ def _first_items(findings: list[Finding], profile: Profile, lang: Language) -> l
     return list(items)
 
 
-def merged_summary(findings: list[Finding], profile: Profile, lang: Language) -> str:
+def merged_summary(findings: list[Finding], profile: Profile, lang: Language, first: str | None = None) -> str:
     """The whole card in one line: for precautions & interactions the count of each and the
     most important items (« 3 précautions, 3 interactions : furosémide, oxazépam, BPCO… »);
-    for another group the first finding and how many more."""
-    first = texts_of(findings[0], profile, lang)[0]
+    for another group the first finding and how many more. `first`: the first finding's
+    summary, when the caller already has it."""
+    if first is None:
+        first = texts_of(findings[0], profile, lang)[0]
     if len(findings) == 1:
         return clip_summary(first)
     kinds = [("pr-", "count_precautions"), ("ix-", "count_interactions")]
@@ -284,7 +286,7 @@ def _card(
     findings = sorted(findings, key=lambda f: SEVERITY[f.indicator])
     primary = findings[0]
     texts = [texts_of(finding, profile, lang) for finding in findings]
-    summary = merged_summary(findings, profile, lang)
+    summary = merged_summary(findings, profile, lang, texts[0][0])
     parts = []
     for finding_summary, body in texts:
         parts.append(f"**{finding_summary}**\n\n{body}" if len(findings) > 1 else body)

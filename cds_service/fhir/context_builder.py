@@ -345,6 +345,7 @@ def build_context(
 
     current: list[MedicationFact] = []
     baclofen = _BaclofenMemo()
+    dosage_models: dict[bytes, Any] = {}
     for resource, where in med_resources:
         check_resource(resource, where, ("MedicationRequest", "MedicationStatement"))
         if resource["resourceType"] == "MedicationStatement":
@@ -355,7 +356,7 @@ def build_context(
         fact = medication_fact(resource, None, medications, conditions_by_id, where)
         if baclofen(fact):  # a possible current regimen: the dose arithmetic reads its Dosage models
             fact = medication_fact(resource, None, medications, conditions_by_id, where,
-                                   dosages=parse_dosages(resource, where))
+                                   dosages=parse_dosages(resource, where, dosage_models))
         current.append(fact)
     current.extend(_statement_fact(resource, medications, where) for resource, where in statements)
 

@@ -25,6 +25,7 @@ from datetime import date
 from functools import cache
 from typing import Annotated, Any, Required
 
+import orjson
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import (
     AfterValidator,
@@ -119,9 +120,14 @@ def _within(value: Any, levels: int) -> bool:
     return True
 
 
-def parse_dosages(resource: dict[str, Any], location: str) -> tuple[Any, ...]:
+def parse_dosages(resource: dict[str, Any], location: str,
+                  memo: dict[bytes, Any] | None = None) -> tuple[Any, ...]:
     """The `dosageInstruction` of an order as `fhir.resources` Dosage models (what the dose
-    arithmetic reads), without validating the rest of the order with fhir.resources."""
+    arithmetic reads), without validating the rest of the order with fhir.resources.
+
+    `memo` (one per request): the models of the dosages already validated, by their JSON; a
+    history of renewals repeats the same dosage line on every order. The models are only read,
+    so orders with the same line can share one."""
     dosages = resource.get("dosageInstruction")
     if dosages is None:
         return ()
@@ -131,8 +137,12 @@ def parse_dosages(resource: dict[str, Any], location: str) -> tuple[Any, ...]:
     model_class = _model_class("Dosage")
     models = []
     for index, dosage in enumerate(dosages):
+        key = _memo_key(dosage) if memo is not None else None
+        if key is not None and memo is not None and key in memo:
+            models.append(memo[key])
+            continue
         try:
-            models.append(model_class.model_validate(dosage))
+            model = model_class.model_validate(dosage)
         except ValidationError as exc:
             error: dict[str, Any] = dict(exc.errors(include_url=False, include_input=False)[0])
             error["loc"] = ("dosageInstruction", index, *tuple(error.get("loc") or ()))
@@ -141,7 +151,18 @@ def parse_dosages(resource: dict[str, Any], location: str) -> tuple[Any, ...]:
             raise InvalidFhir(label, f"dosageInstruction.{index}: {str(exc)[:300]}") from None
         except RecursionError:
             raise InvalidFhir(label, f"dosageInstruction.{index}: {TOO_DEEP}") from None
+        if key is not None and memo is not None:
+            memo[key] = model
+        models.append(model)
     return tuple(models)
+
+
+def _memo_key(value: Any) -> bytes | None:
+    """The JSON of a value as a memo key; None for what orjson cannot encode (not memoised)."""
+    try:
+        return orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
 
 
 # --- lean validation -----------------------------------------------------------------------

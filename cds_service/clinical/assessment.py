@@ -48,6 +48,9 @@ class Assessment:
     # interaction rule code -> names of the co-medications in its ATC class (computed per call)
     interaction_drugs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     co_identities: tuple[medication_logic.DrugIdentity, ...] = ()  # one per co-medication
+    # What several rules derive from this (immutable) assessment, computed by the first that
+    # asks (e.g. the fragile reasons, asked up to five times); empty again after `replace`.
+    derived: dict[str, object] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def today(self) -> date:

@@ -3,12 +3,14 @@ indication (RTU, missing, AMM)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import pytest
 
 from cds_service.clinical.findings import Labels
+from cds_service.clinical.rules.followup import fragile_reasons
 from cds_service.clinical.wording import finish
 from tests.builders import ICD10, SNOMED, condition, egfr
 from tests.clinical.rtu_helpers import TODAY, ago, born_aged, draft, order_of, run, taking
@@ -77,6 +79,16 @@ def test_every_fragility_is_named() -> None:
     _, _, fragile = monitoring(birth_date=born_aged(70), observations=[egfr(40, ago(5))],
                                conditions=[condition("F32.1")])
     assert fragile == ("fragile_age", "fragile_renal", "fragile_precaution")
+
+
+def test_fragile_reasons_are_those_of_the_assessment_asked() -> None:
+    """Remembered per assessment: one made by `replace` with another profile gets its own."""
+    a = run([order_of(15)], birth_date=born_aged(70)).evaluations[0].assessment
+    assert fragile_reasons(a) == ["fragile_age"]
+    older = replace(a.profile.doses, elderly_above_age=80)
+    other = replace(a, profile=replace(a.profile, doses=older))
+    assert fragile_reasons(other) == []
+    assert fragile_reasons(a) == ["fragile_age"]
 
 
 def test_unknown_renal_function_is_not_a_fragility() -> None:

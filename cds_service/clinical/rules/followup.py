@@ -14,7 +14,12 @@ from cds_service.clinical.rules.precautions import has_precaution
 
 
 def fragile_reasons(a: Assessment) -> list[str]:
-    """Label keys of what makes the patient fragile (weekly review)."""
+    """Label keys of what makes the patient fragile (weekly review); once per assessment, since
+    the monitoring rule and the suggestion policy ask several times and the precaution check
+    scans every condition."""
+    known = a.derived.get("fragile_reasons")
+    if isinstance(known, tuple):
+        return list(known)
     reasons = []
     if a.age is not None and a.age > a.profile.doses.elderly_above_age:
         reasons.append("fragile_age")
@@ -22,6 +27,7 @@ def fragile_reasons(a: Assessment) -> list[str]:
         reasons.append("fragile_renal")
     if has_precaution(a):
         reasons.append("fragile_precaution")
+    a.derived["fragile_reasons"] = tuple(reasons)
     return reasons
 
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from cds_service.clinical import dose as dose_logic
 from cds_service.clinical import medication as medication_logic
-from cds_service.clinical.context import ConditionFact, MedicationFact, PatientContext
+from cds_service.clinical.context import Code, ConditionFact, MedicationFact, PatientContext
 from cds_service.clinical.profile import Profile
 from cds_service.clinical.renal import RenalAssessment, assess_renal
 from cds_service.clinical.wording import record_text
@@ -112,10 +112,20 @@ def _start_of(fact: MedicationFact) -> date | None:
 
 
 def _baclofen_orders(context: PatientContext) -> list[MedicationFact]:
+    """`is_baclofen` reads only the codes and the text: asked once per distinct drug, since a
+    long history repeats a dozen drugs over hundreds of orders."""
+    known: dict[tuple[tuple[Code, ...], str | None], bool] = {}
+
+    def baclofen(fact: MedicationFact) -> bool:
+        key = (fact.codes, fact.text)
+        if key not in known:
+            known[key] = medication_logic.is_baclofen(fact)
+        return known[key]
+
     return [
         fact for fact in context.medications
         if not fact.is_draft and fact.intent != "statement"
-        and medication_logic.is_baclofen(fact) and not medication_logic.is_intrathecal(fact)
+        and baclofen(fact) and not medication_logic.is_intrathecal(fact)
     ]
 
 

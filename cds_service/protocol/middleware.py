@@ -120,8 +120,9 @@ class TimeoutMiddleware:
             return
         tracker = _ResponseTracker(send)
         scope[DEADLINE] = asyncio.get_running_loop().time() + self.seconds
-        try:
-            await asyncio.wait_for(self.app(scope, receive, tracker), self.seconds)
+        try:  # a deadline on this task, not a new task per request (as `wait_for` would make)
+            async with asyncio.timeout(self.seconds):
+                await self.app(scope, receive, tracker)
         except TimeoutError:
             if not tracker.started:
                 await _send_json(send, 503, {"error": "timeout", "message": "request timed out"})

@@ -273,6 +273,9 @@ def targets(cases: list[dict[str, Any]], extras: dict[str, Any]) -> list[dict[st
                        round(2 * floor8["p50_ms"], 3)))
     if full8:
         checks.append(("full-prefetch p99 < 25 ms (c=8, 1 worker)", full8["p99_ms"], 25.0))
+    if full8 and floor8 and full8["throughput_rps"]:
+        checks.append(("floor throughput / full-prefetch throughput <= 8 (c=8, 1 worker)",
+                       round(floor8["throughput_rps"] / full8["throughput_rps"], 2), 8.0))
     if out8 and floor8:
         checks.append(("out-of-scope p50 <= 1.5x floor p50 (c=8, 1 worker)", out8["p50_ms"],
                        round(1.5 * floor8["p50_ms"], 3)))
@@ -282,7 +285,7 @@ def targets(cases: list[dict[str, Any]], extras: dict[str, Any]) -> list[dict[st
         checks.append(("missing-prefetch p50 < FHIR round trip + 10 ms (c=1)", missing1["p50_ms"],
                        round(extras["fhir_round_trip_p50_ms"] + 10, 3)))
     checks.append(("no errors", sum(r["errors"] for r in cases), 0))
-    inclusive = ("full-prefetch p50", "out-of-scope p50", "no errors")
+    inclusive = ("full-prefetch p50", "out-of-scope p50", "floor throughput", "no errors")
     return [{"target": name, "measured": value, "limit": limit,
              "met": value <= limit if name.startswith(inclusive) else value < limit}
             for name, value, limit in checks]

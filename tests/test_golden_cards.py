@@ -23,6 +23,7 @@ _EHR_QUOTE = re.compile(r"(libellé du dossier|EHR label)\s*:?\s*(«[^»]*»|\u2
 _ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 _FR_DATE = re.compile(r"\b\d{2}/\d{2}/\d{4}\b")
 _EN_MONTH = re.compile(r"\b\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}\b")
+_NO_ELISION = re.compile(r"\b(que|de|le|la|ne|se|ce|jusque|lorsque) (une?|[aàeéiou][a-zé]*)\b", re.IGNORECASE)
 _CACHE: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
 
 
@@ -70,6 +71,7 @@ def test_french_typography_and_dates(profile: str) -> None:
                 assert not re.search(r"[A-Za-zÀ-ÿ]'[A-Za-zÀ-ÿ]", _EHR_QUOTE.sub("", text)), (name, text)
                 assert "(s)" not in text, (name, text)
                 assert "mg/jour" not in _strip_quotes(text), (name, text)
+                assert not _NO_ELISION.search(_strip_quotes(text)), (name, text)  # « tant qu'une », not « que une »
 
 
 @pytest.mark.parametrize("profile", PROFILE_NAMES)

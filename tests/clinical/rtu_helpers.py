@@ -208,7 +208,7 @@ def catalogue(profile: str = "rtu-2014") -> dict[str, Run]:
         "renewal": run([order_of(140)], medications=[taking(140, days=50)], profile=profile),
         "start": run([order_of(30)], observations=[], profile=profile),
         "step-interval": run([order_of(60)], medications=[taking(40, days=1)], profile=profile),
-        "intakes": run([order_of(40, 2)], medications=[taking(30, days=5)], profile=profile),
+        "intakes": run([order_of(40, 1)], medications=[taking(30, days=5)], profile=profile),
         "hold": run([order_of(115)], medications=[taking(110, days=5)], profile=profile),
         "severe": run([order_of(30)], medications=[taking(30, days=20)], observations=[egfr(25, ago(12))],
                       profile=profile),

@@ -257,6 +257,13 @@ def test_intakes(per_day: int, fires: bool) -> None:
                                                                    None)]
 
 
+@pytest.mark.parametrize(("per_day", "fires"), [(1, True), (2, False), (3, False)])
+def test_intakes_under_the_amm_two_to_four(per_day: int, fires: bool) -> None:
+    """Baclocur SmPC 4.2: 2 to 4 intakes a day, so two intakes are fine under amm-2018."""
+    result = run([draft(60 / per_day, per_day)], medications=[taking(50, days=4)], profile="amm-2018")
+    assert ("titration-intakes" in result.codes) is fires
+
+
 def test_a_bedtime_only_start_fires_intakes_not_start() -> None:
     line = dosage(15, 1)
     line["timing"] = {"repeat": {"when": ["HS"]}}

@@ -19,6 +19,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 LOGGER_NAME = "cds_service"
 
@@ -58,8 +60,13 @@ class JsonFormatter(logging.Formatter):
             entry.update(fields)
         if record.exc_info and record.exc_info[0] is not None:
             entry["exception"] = record.exc_info[0].__name__
-        # json.dumps escapes C0 controls; DEL, C1 and U+2028/2029 only appear inside strings
-        return _escape_control(json.dumps(entry, ensure_ascii=False, default=str))
+        # orjson escapes C0 controls; DEL, C1 and U+2028/2029 only appear inside strings.
+        # One line per evaluation: orjson (a few µs) rather than the json module (~13 µs).
+        try:
+            line = orjson.dumps(entry, default=str).decode()
+        except TypeError:  # an integer beyond 64 bits, a non-string key: the json module's way
+            line = json.dumps(entry, ensure_ascii=False, default=str)
+        return _escape_control(line)
 
 
 class TextFormatter(logging.Formatter):

@@ -85,6 +85,7 @@ def test_english_typography_and_dates(profile: str) -> None:
                 assert not re.search(r"(?<![\w.,])\d+,\d+(?![\d,])", text), (name, text)  # decimal point
                 assert "mg/j " not in text and "mg/j)" not in text, (name, text)
                 assert not re.search(r"[ \u00a0\u202f][:;?!]", text), (name, text)  # "3 interactions: …"
+                assert not re.search(r"(?<![\d.,])\b1 (?:more |other )?[a-z]+s\b", text), (name, text)  # "+1 more"
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])

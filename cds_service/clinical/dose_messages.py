@@ -46,9 +46,10 @@ _FRENCH: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), t
 
 
 def dose_message(reason: str, lang: Language) -> str:
-    """The reason in `lang`: English as given, French from the table above."""
+    """The reason in `lang`, as the clause the card puts in parentheses: English as given but
+    without its capital and full stop, French from the table above."""
     if lang == "en":
-        return reason
+        return reason[:1].lower() + reason[1:].rstrip(".")
     for pattern, text in _FRENCH:
         match = pattern.fullmatch(reason)
         if match:

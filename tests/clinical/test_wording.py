@@ -59,7 +59,7 @@ def test_ehr_text_is_quoted_and_labelled() -> None:
 def test_dose_messages_are_translated() -> None:
     reason = "The dose is in tablets but the strength of a tablet is unknown."
     assert dose_message(reason, "fr") == "dose en comprimés mais dosage du comprimé inconnu"
-    assert dose_message(reason, "en") == reason
+    assert dose_message(reason, "en") == "the dose is in tablets but the strength of a tablet is unknown"
     assert dose_message("The timing code 'XYZ' is not understood.", "fr") == "code de rythme 'XYZ' non reconnu"
     assert dose_message("Something new.", "fr") == "motif non traduit"
 

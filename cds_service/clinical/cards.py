@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from cds_service.clinical import medication as medication_logic
 from cds_service.clinical.actions import OrderRefs, actions_for
 from cds_service.clinical.dose_messages import dose_message
 from cds_service.clinical.engine import OrderEvaluation, unchecked
@@ -239,6 +240,19 @@ def _steps_param(steps: tuple[PlannedStep, ...], today: date) -> str:
     return ",".join(items)
 
 
+def _tablet_params(evaluation: OrderEvaluation, update: UpdateDose | None) -> dict[str, str]:
+    """The tablet the patient view counts in: the ordered product's (a Baclocur 20 mg order is
+    taken as 20 mg tablets: a sheet in 10 mg tablets would double every intake), or 10 mg scored
+    tablets when the suggestion switches to them. Nothing when the product is not known."""
+    a = evaluation.assessment
+    if update is not None and update.switch_to_10mg:
+        return {"strength": fmt(2 * a.profile.titration.unit_mg), "form": "scored"}
+    tablet = medication_logic.ordered_tablet(a.order)
+    if tablet is None:
+        return {}
+    return {"strength": fmt(tablet.strength_mg), "form": "scored" if tablet.scored else "unscored"}
+
+
 def _plan_link(evaluation: OrderEvaluation, request: CardRequest, finding: Finding) -> dict[str, Any] | None:
     """The printable plan of what this card proposes: the schedule of its dose suggestion (the
     same steps as the button), or the dose to keep and why."""
@@ -260,6 +274,7 @@ def _plan_link(evaluation: OrderEvaluation, request: CardRequest, finding: Findi
         why = params.get("why")
         if isinstance(why, str) and why and why != "slow":
             query["reason"] = why
+    query.update(_tablet_params(evaluation, update))
     review = params.get("review_date")
     if isinstance(review, date):
         query["until"] = review.isoformat()

@@ -330,3 +330,29 @@ def test_a_baclocur_order_without_strength_gets_no_dose_suggestion() -> None:
         result = run([order], medications=meds)
         assert "dose-unknown" in result.codes
         assert _updates_of(result) == []
+
+
+def _plan_query(card: dict[str, Any]) -> dict[str, str]:
+    from urllib.parse import parse_qs, urlsplit
+
+    [link] = [link for link in card.get("links", []) if "/plan?" in link["url"]]
+    return {key: values[0] for key, values in parse_qs(urlsplit(link["url"]).query).items()}
+
+
+def test_the_patient_sheet_counts_in_the_ordered_tablets() -> None:
+    """A Baclocur 20 mg order: the handout counts 20 mg tablets (a sheet in 10 mg tablets would
+    have the patient take twice each intake)."""
+    from tests.clinical.rtu_helpers import run, taking
+
+    result = run([_coded_tablet_order("3400930163597", 1)], medications=[taking(50, days=5)])  # Baclocur 20
+    card = next(c for c in result.cards("fr") if "plan-next-dose" in c["extension"]["baclofen-rtu-rules"])
+    query = _plan_query(card)
+    assert (query["strength"], query["form"]) == ("20", "scored")
+
+
+def test_a_switch_to_10mg_tablets_prints_10mg_tablets() -> None:
+    from tests.clinical.rtu_helpers import run, taking
+
+    result = run([_coded_tablet_order("3400930186886", 1)], medications=[taking(80, days=10)])  # Baclocur 30
+    card = next(c for c in result.cards("fr") if any("/plan?" in link["url"] for link in c.get("links", [])))
+    assert _plan_query(card)["strength"] == "10"

@@ -81,6 +81,15 @@ async def test_the_handout_renders_for_every_plan_link(client: httpx.AsyncClient
             assert all(dose > 0 for *_, dose in periods)
 
 
+async def test_a_baclocur_20_order_prints_20mg_tablets(client: httpx.AsyncClient) -> None:
+    """The sheet counts the tablets the patient holds (the ordered product), not 10 mg ones."""
+    [scenario] = [s for s in SCENARIOS if s.name == "fr-baclocur-20-cip13-oid"]
+    [(_, url)] = await plan_links(client, scenario, "fr")
+    html = (await client.get(f"{url.path}?{url.query}&view=patient")).text
+    assert "Comprimé de baclofène 20\xa0mg" in html or "Comprimé de baclofène 20 mg" in html
+    assert "10 mg" not in html.replace("\xa0", " ")
+
+
 @pytest.mark.parametrize(("mg", "strength", "scored", "expected"), [
     (5, 10, True, "½"), (10, 10, True, "1"), (15, 10, True, "1\xa0½"), (20, 10, True, "2"),
     (5, 10, False, None), (10, 20, True, "½"), (7.5, 10, True, None), (30, 20, False, None), (40, 20, False, "2"),

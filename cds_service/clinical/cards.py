@@ -242,11 +242,14 @@ def _steps_param(steps: tuple[PlannedStep, ...], today: date) -> str:
 
 def _tablet_params(evaluation: OrderEvaluation, update: UpdateDose | None) -> dict[str, str]:
     """The tablet the patient view counts in: the ordered product's (a Baclocur 20 mg order is
-    taken as 20 mg tablets: a sheet in 10 mg tablets would double every intake), or 10 mg scored
-    tablets when the suggestion switches to them. Nothing when the product is not known."""
+    taken as 20 mg tablets: a sheet in 10 mg tablets would double every intake), 10 mg scored
+    tablets when the suggestion switches to them, doses in mg for an oral solution. Nothing when
+    the product is not known."""
     a = evaluation.assessment
     if update is not None and update.switch_to_10mg:
         return {"strength": fmt(2 * a.profile.titration.unit_mg), "form": "scored"}
+    if medication_logic.is_oral_liquid(a.order):
+        return {"form": "liquid"}
     tablet = medication_logic.ordered_tablet(a.order)
     if tablet is None:
         return {}

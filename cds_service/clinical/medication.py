@@ -353,6 +353,16 @@ def strength_in_text(text: str) -> Strength | None:
         return None
 
 
+def is_oral_liquid(med: MedicationFact) -> bool:
+    """Whether the ordered product is an oral solution or suspension (its doses are measured in
+    mL, never counted in tablets)."""
+    product = next(_products(med), None)
+    if product is not None:
+        return product.form == "oral-liquid"
+    found = product_strength(med)
+    return found is not None and found.per == "mL"
+
+
 def product_strength(med: MedicationFact) -> Strength | None:
     """The order's strength: `med.strength_mg`, else the product table, else its text."""
     if med.strength_mg is not None and med.strength_mg > 0:

@@ -26,6 +26,16 @@ PATIENT_TEXTS: Mapping[str, Mapping[Language, str]] = {
     "product_scored": {"fr": "sécable : il peut être coupé en deux (½ = un demi-comprimé)",
                        "en": "scored: it can be broken in half (½ = half a tablet)"},
     "product_unscored": {"fr": "non sécable : ne pas le couper", "en": "not scored: do not break it"},
+    "product_liquid": {"fr": "Baclofène en solution buvable : mesurez chaque prise en mg avec le dispositif "
+                             "doseur fourni ; en cas de doute, demandez au pharmacien",
+                       "en": "Baclofen oral solution: measure each dose in mg with the measuring device "
+                             "supplied; if in doubt, ask your pharmacist"},
+    "mg_of": {"fr": "Dose à prendre (mg)", "en": "Dose to take (mg)"},
+    "schedule_liquid": {"fr": "Quelle dose, et quand", "en": "What dose, and when"},
+    "schedule_liquid_taper": {"fr": "Quelle dose, et quand (la dose diminue)",
+                              "en": "What dose, and when (the dose goes down)"},
+    "subtitle_liquid": {"fr": "Comment prendre votre traitement jusqu’au prochain rendez-vous",
+                        "en": "How to take your treatment until your next appointment"},
     "schedule": {"fr": "Combien de comprimés, et quand", "en": "How many tablets, and when"},
     "schedule_taper": {"fr": "Combien de comprimés, et quand (la dose diminue)",
                        "en": "How many tablets, and when (the dose goes down)"},

@@ -65,7 +65,8 @@ def periods(days: list[PlanDay], q: PlanQuery, handout: Handout, last: date | No
     """The days up to `last` (None: all), grouped while the intakes stay the same; intakes split
     in the product's units (half tablets when scored)."""
     columns = max(q.intakes, q.profile.titration.min_intakes)
-    unit = handout.strength_mg / 2 if handout.scored else handout.strength_mg
+    unit = q.profile.titration.unit_mg if handout.liquid else (
+        handout.strength_mg / 2 if handout.scored else handout.strength_mg)
     found: list[Period] = []
     for day in days:
         if last is not None and day.day > last:
@@ -101,9 +102,10 @@ def _schedule(found: list[Period], q: PlanQuery, handout: Handout) -> tuple[str,
     columns = max(q.intakes, q.profile.titration.min_intakes)
     labels = slot_labels(columns, lang)
     strength = _mg(handout.strength_mg, lang)
+    column_title = patient_text("mg_of", lang) if handout.liquid else patient_text("tablets_of", lang, mg=strength)
     head = (f'<tr><th scope="col" rowspan="2">{escape(patient_text("col_period", lang))}</th>'
             f'<th scope="colgroup" colspan="{columns}">'
-            f'{escape(patient_text("tablets_of", lang, mg=strength))}</th>'
+            f'{escape(column_title)}</th>'
             f'<th scope="col" rowspan="2">{escape(patient_text("col_total", lang))}</th></tr>'
             "<tr>" + "".join(f'<th scope="col" class="slot">{escape(label)}</th>' for label in labels) + "</tr>")
     rows = []
@@ -116,9 +118,9 @@ def _schedule(found: list[Period], q: PlanQuery, handout: Handout) -> tuple[str,
             continue
         cells = []
         for mg in period.intake_mg:
-            count = tablets(mg, handout) if mg > 0 else patient_text("none", lang)
-            if count is None:
-                inexact = True
+            count = patient_text("none", lang) if mg <= 0 else None if handout.liquid else tablets(mg, handout)
+            if count is None:  # a solution is measured in mg; a dose the tablets cannot give, too
+                inexact = inexact or not handout.liquid
                 count = patient_text("mg_day", lang, mg=_mg(mg, lang))
             cells.append(f'<td class="tabs">{escape(count)}</td>')
         total = escape(patient_text("mg_day", lang, mg=_mg(period.mg_per_day, lang)))
@@ -175,6 +177,8 @@ def render_patient(q: PlanQuery, handout: Handout, days: list[PlanDay], review: 
     strength = _mg(handout.strength_mg, lang)
     form = patient_text("product_scored" if handout.scored else "product_unscored", lang)
     product = f'{escape(patient_text("product", lang, mg=strength))}, {escape(form)}'
+    if handout.liquid:
+        product = escape(patient_text("product_liquid", lang))
     parts = [
         '<header class="who">',
         _line("patient", "", lang),
@@ -185,7 +189,7 @@ def render_patient(q: PlanQuery, handout: Handout, days: list[PlanDay], review: 
     ]
     if taper:
         parts.append(f'<p class="intro">{escape(patient_text("taper_intro", lang))}</p>')
-    heading = patient_text("schedule_taper" if taper else "schedule", lang)
+    heading = patient_text(("schedule_liquid" if handout.liquid else "schedule") + ("_taper" if taper else ""), lang)
     parts.append(f'<section aria-labelledby="h-schedule"><h2 id="h-schedule">{escape(heading)}</h2>')
     if found:
         table, inexact = _schedule(found, q, handout)
@@ -201,6 +205,7 @@ def render_patient(q: PlanQuery, handout: Handout, days: list[PlanDay], review: 
     parts.append(_advice(lang))
     parts.append(f'<footer><p>{escape(patient_text("footer", lang))}</p></footer>')
     title = patient_text("title", lang)
-    subtitle = patient_text("subtitle_taper" if taper else "subtitle_step", lang)
+    subtitle = patient_text("subtitle_taper" if taper else "subtitle_liquid" if handout.liquid else "subtitle_step",
+                            lang)
     body = f'<p class="subtitle">{escape(subtitle)}</p>{"".join(parts)}'
     return html_page(lang, title, body, nav, stylesheet=STYLESHEET, body_class="patient")

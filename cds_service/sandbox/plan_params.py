@@ -28,7 +28,7 @@ MAX_DOSE_MG = 1000.0
 MAX_INTAKES = 8
 MIN_YEAR, MAX_YEAR = 1900, 2200
 VIEWS = ("prescriber", "patient")
-FORMS = ("scored", "unscored")
+FORMS = ("scored", "unscored", "liquid")
 MAX_STRENGTH_MG = 100.0
 MAX_FIELD_CHARS = 160
 
@@ -81,12 +81,14 @@ class Handout:
 
     strength_mg: float = 10.0
     scored: bool = True
+    #: an oral solution: doses are printed in mg to measure, never counted in tablets
+    liquid: bool = False
     prescriber: str = ""
     contact: str = ""
 
     def query_string(self) -> dict[str, str]:
-        values = {"view": "patient", "strength": f"{self.strength_mg:g}",
-                  "form": "scored" if self.scored else "unscored"}
+        form = "liquid" if self.liquid else "scored" if self.scored else "unscored"
+        values = {"view": "patient", "strength": f"{self.strength_mg:g}", "form": form}
         if self.prescriber:
             values["prescriber"] = self.prescriber
         if self.contact:
@@ -224,12 +226,13 @@ def _field(params: Mapping[str, str], name: str) -> str:
 
 def parse_handout(params: Mapping[str, str]) -> Handout:
     """The patient view's own parameters: `strength` (mg a tablet, default 10), `form`
-    (`scored`, the default, or `unscored`), `prescriber`, `contact` (free text, escaped on output)."""
+    (`scored`, the default, `unscored`, or `liquid`: an oral solution, doses in mg), `prescriber`,
+    `contact` (free text, escaped on output)."""
     strength = _number(params, "strength")
     if strength is None:
         strength = Handout.strength_mg
     if not 0 < strength <= MAX_STRENGTH_MG:
         raise BadParameter("strength", f"must be above 0 and at most {MAX_STRENGTH_MG:g} mg")
     form = _choice(params, "form", FORMS, "scored")
-    return Handout(strength_mg=strength, scored=form == "scored", prescriber=_field(params, "prescriber"),
-                   contact=_field(params, "contact"))
+    return Handout(strength_mg=strength, scored=form == "scored", liquid=form == "liquid",
+                   prescriber=_field(params, "prescriber"), contact=_field(params, "contact"))

@@ -356,3 +356,16 @@ def test_a_switch_to_10mg_tablets_prints_10mg_tablets() -> None:
     result = run([_coded_tablet_order("3400930186886", 1)], medications=[taking(80, days=10)])  # Baclocur 30
     card = next(c for c in result.cards("fr") if any("/plan?" in link["url"] for link in c.get("links", [])))
     assert _plan_query(card)["strength"] == "10"
+
+
+def test_an_oral_solution_prints_doses_in_mg_not_tablets() -> None:
+    from tests.clinical.rtu_helpers import draft, run, taking
+
+    order = draft(dosages=[{
+        "text": "10 mL x 3", "timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}},
+        "doseAndRate": [{"doseQuantity": {"value": 10, "unit": "mL", "code": "mL", "system": "http://unitsofmeasure.org"}}]}])
+    order["medicationCodeableConcept"] = {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                      "code": "250976"}]}  # baclofen 1 mg/mL oral solution
+    result = run([order], medications=[taking(20, days=5)])
+    card = next(c for c in result.cards("fr") if "plan-next-dose" in c["extension"]["baclofen-rtu-rules"])
+    assert _plan_query(card)["form"] == "liquid"

@@ -159,6 +159,19 @@ async def test_unscored_tablets_that_cannot_make_the_dose(client: httpx.AsyncCli
     assert html.count('<td class="tabs">1</td>') == 3 and "cannot be taken" not in html
 
 
+async def test_an_oral_solution_is_printed_in_mg_to_measure(client: httpx.AsyncClient) -> None:
+    html = (await client.get(NEW_PATIENT + "&lang=fr&view=patient&form=liquid")).text
+    body = html.split("<tbody>", 1)[1]
+    assert "solution buvable" in html and "Dose à prendre (mg)" in html
+    assert "comprimé" not in html and "½" not in body
+    assert html.count('<td class="tabs">5\xa0mg</td>') == 3
+    assert "ne se prennent pas" not in html  # not a tablet that cannot make the dose
+    english = (await client.get(NEW_PATIENT + "&lang=en&view=patient&form=liquid")).text
+    assert "Baclofen oral solution" in english and "tablet" not in english
+    taper = (await client.get(TAPER + "&lang=fr&view=patient&form=liquid")).text
+    assert "Quelle dose, et quand (la dose diminue)" in taper and "comprimé" not in taper
+
+
 async def test_prescriber_and_contact_are_escaped(client: httpx.AsyncClient) -> None:
     hostile = {"prescriber": '<script>alert("x")</script> Dr Lévy', "contact": "\"><img src=x onerror=alert(1)> 01 23"}
     html = (await client.get(NEW_PATIENT + "&lang=fr&view=patient&" + urlencode(hostile))).text

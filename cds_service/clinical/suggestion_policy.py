@@ -136,8 +136,13 @@ def limits_of(a: Assessment, findings: Sequence[Finding]) -> Limits:
 
 
 def _intakes(a: Assessment) -> int:
+    """Intakes a day of a suggested step: as the patient takes it now, else as ordered, else the
+    start's; never fewer than the profile's minimum (a new patient on 5-5-5 stays on 3 intakes
+    even where the AMM would allow 2)."""
     count = a.current.intakes_per_day if a.current is not None else None
-    return max(count or 0, a.profile.titration.min_intakes)
+    if not count and a.regimen is not None:
+        count = a.regimen.steps[-1].intakes_per_day
+    return max(count or a.profile.titration.start_intakes, a.profile.titration.min_intakes)
 
 
 def taper(a: Assessment, from_mg: float, to_mg: float, start: date) -> tuple[PlannedStep, ...]:

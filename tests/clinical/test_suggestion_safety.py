@@ -369,3 +369,12 @@ def test_an_oral_solution_prints_doses_in_mg_not_tablets() -> None:
     result = run([order], medications=[taking(20, days=5)])
     card = next(c for c in result.cards("fr") if "plan-next-dose" in c["extension"]["baclofen-rtu-rules"])
     assert _plan_query(card)["form"] == "liquid"
+
+
+def test_a_new_patient_keeps_three_intakes_where_the_amm_allows_two() -> None:
+    """amm-2018 accepts 2 to 4 intakes, but a patient started on 5-5-5 is not moved to 10-15."""
+    from tests.clinical.rtu_helpers import order_of, run
+
+    result = run([order_of(15)], profile="amm-2018")
+    [update] = _updates_of(result)
+    assert [len(step.intake_mg) for step in update.steps] == [3, 3]

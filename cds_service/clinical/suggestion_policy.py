@@ -136,12 +136,12 @@ def limits_of(a: Assessment, findings: Sequence[Finding]) -> Limits:
 
 
 def _intakes(a: Assessment) -> int:
-    """Intakes a day of a suggested step: as the patient takes it now, else as ordered, else the
-    start's; never fewer than the profile's minimum (a new patient on 5-5-5 stays on 3 intakes
-    even where the AMM would allow 2)."""
-    count = a.current.intakes_per_day if a.current is not None else None
-    if not count and a.regimen is not None:
-        count = a.regimen.steps[-1].intakes_per_day
+    """Intakes a day of a suggested step: as ordered (the split the prescriber is signing), else
+    as the patient takes it now, else the start's; never fewer than the profile's minimum (a new
+    patient on 5-5-5 stays on 3 intakes even where the AMM would allow 2)."""
+    count = a.regimen.steps[-1].intakes_per_day if a.regimen is not None else None
+    if not count and a.current is not None:
+        count = a.current.intakes_per_day
     return max(count or a.profile.titration.start_intakes, a.profile.titration.min_intakes)
 
 

@@ -378,3 +378,12 @@ def test_a_new_patient_keeps_three_intakes_where_the_amm_allows_two() -> None:
     result = run([order_of(15)], profile="amm-2018")
     [update] = _updates_of(result)
     assert [len(step.intake_mg) for step in update.steps] == [3, 3]
+
+
+def test_the_next_step_keeps_the_ordered_split_the_profile_allows() -> None:
+    """amm-2018, 40 mg/day ordered as 20-20: the next step stays on two intakes (25-25)."""
+    from tests.clinical.rtu_helpers import draft, run, taking
+
+    result = run([draft(20, 2)], medications=[taking(30, days=5)], profile="amm-2018")
+    [update] = _updates_of(result)
+    assert [len(step.intake_mg) for step in update.steps] == [2, 2]

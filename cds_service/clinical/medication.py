@@ -405,6 +405,27 @@ def ordered_tablet(med: MedicationFact) -> Tablet | None:
             return None
         return Tablet(float(med.strength_mg), any("secable" in text for text in texts),
                       next(iter(_texts(med)), f"{med.strength_mg:g} mg"))
+    return _tablet_in_text(med)
+
+
+#: the tablet the profiles' half-tablet unit assumes; a text naming it changes nothing
+_STANDARD_TABLET_MG = 10.0
+
+
+def _tablet_in_text(med: MedicationFact) -> Tablet | None:
+    """A tablet strength only the order's text gives ("BACLOCUR 20 mg cp"): other than the
+    standard 10 mg, it must set the split and the patient sheet (20 mg tablets counted as 10 mg
+    ones would double each intake); halves only when the text says the tablet is scored."""
+    for text in _texts(med):
+        found = strength_in_text(text)
+        if found is None:
+            continue
+        folded = fold(text)
+        if found.per != "unit" or any(word in folded for word in ("solution", "buvable", "suspension")):
+            return None
+        if abs(found.mg - _STANDARD_TABLET_MG) < 1e-9:
+            return None
+        return Tablet(found.mg, "secable" in folded or "scored" in folded, text)
     return None
 
 

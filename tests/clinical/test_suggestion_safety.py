@@ -387,3 +387,33 @@ def test_the_next_step_keeps_the_ordered_split_the_profile_allows() -> None:
     result = run([draft(20, 2)], medications=[taking(30, days=5)], profile="amm-2018")
     [update] = _updates_of(result)
     assert [len(step.intake_mg) for step in update.steps] == [2, 2]
+
+
+@pytest.mark.parametrize(("text", "strength", "form"), [
+    ("BACLOCUR 20 mg, comprimé pelliculé sécable", "20", "scored"),
+    # scoring unknown, whole 30 mg tablets cannot give the next step (100 mg/day): the suggestion
+    # switches to 10 mg scored tablets, and so does the sheet
+    ("Baclocur 30 mg cp", "10", "scored"),
+])
+def test_a_tablet_named_only_in_text_sets_the_sheet(text: str, strength: str, form: str) -> None:
+    from tests.builders import ATC
+    from tests.clinical.rtu_helpers import run, taking
+
+    order = _coded_tablet_order("0", 1)
+    order["medicationCodeableConcept"] = {"coding": [{"system": ATC, "code": "M03BX01"}], "text": text}
+    dose = 60 if "20" in text else 90
+    result = run([order], medications=[taking(dose - 10, days=5)])
+    card = next(c for c in result.cards("fr") if any("/plan?" in link["url"] for link in c.get("links", [])))
+    query = _plan_query(card)
+    assert (query["strength"], query["form"]) == (strength, form)
+
+
+def test_a_standard_10mg_text_keeps_the_half_tablet_default() -> None:
+    from tests.builders import ATC
+    from tests.clinical.rtu_helpers import run, taking
+
+    order = _coded_tablet_order("0", 1)
+    order["medicationCodeableConcept"] = {"coding": [{"system": ATC, "code": "M03BX01"}], "text": "Baclofène 10 mg"}
+    result = run([order], medications=[taking(20, days=5)])
+    card = next(c for c in result.cards("fr") if any("/plan?" in link["url"] for link in c.get("links", [])))
+    assert "strength" not in _plan_query(card)

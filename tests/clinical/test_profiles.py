@@ -234,3 +234,14 @@ def test_an_unknown_source_key_is_refused() -> None:
     with pytest.raises(ProfileError, match="unknown source 'rcp'"):
         profile_module._attribute({"detail": {"fr": "« … » ({src:rcp})", "en": "x"}},
                                   {"rtu": {"fr": "a", "en": "b"}}, "p.rules")
+
+
+def test_amm_gluten_card_asks_to_check_the_dispensed_products_excipients() -> None:
+    """Baclocur's tablets contain maize starch, not wheat starch (SmPC 6.1): under the AMM the
+    card keeps the RTU-era contraindication but says to check the product, with a reason to
+    record that it was."""
+    spec = load_profile("amm-2018")
+    assert "Baclocur" in spec.rules["ci-gluten"].detail["fr"] and "excipients" in spec.rules["ci-gluten"].detail["fr"]
+    assert "wheat-free-product" in [reason.code for reason in spec.override_reasons_for(["ci-gluten"])]
+    assert "wheat-free-product" not in [reason.code for reason in load_profile("rtu-2014").override_reasons_for(
+        ["ci-gluten"])]

@@ -28,6 +28,7 @@ class Step:
     mg_per_day: float
     start: date | None
     end: date | None  # inclusive, as FHIR writes it
+    intakes: int = 0  # a day, over the step's dosage lines
 
 
 def _intakes(line: dict[str, Any]) -> int:
@@ -58,7 +59,7 @@ def steps_of(resource: dict[str, Any]) -> list[Step]:
         bounds = ((group[0].get("timing") or {}).get("repeat") or {}).get("boundsPeriod") or {}
         start = date.fromisoformat(bounds["start"][:10]) if "start" in bounds else None
         end = date.fromisoformat(bounds["end"][:10]) if "end" in bounds else None
-        steps.append(Step(round(total, 2), start, end))
+        steps.append(Step(round(total, 2), start, end, sum(_intakes(line) for line in group)))
     return steps
 
 
@@ -119,6 +120,13 @@ def violations(a: Assessment, cards: list[dict[str, Any]]) -> list[str]:
                     continue
                 if blocked and any(dose > current + EPSILON for dose in doses):
                     found.append(f"increase past blockers {blocked}: {doses} > {current} ({label})")
+                ceiling = a.max_mg_per_day
+                if any(dose > ceiling + EPSILON and dose > current + EPSILON for dose in doses):
+                    found.append(f"a step exceeds the maximum {ceiling:g} (current {current:g}): {doses}")
+                few = [step.intakes for step in steps
+                       if step.mg_per_day > 0 and step.intakes < a.profile.titration.min_intakes]
+                if few:
+                    found.append(f"a step in {few[0]} intake(s), fewer than the profile's minimum: {doses}")
                 cap = _review_cap(a, current)
                 if any(dose > cap + EPSILON and dose > current + EPSILON for dose in doses):
                     found.append(f"a step exceeds the review cap {cap:g} (current {current:g}): {doses}")

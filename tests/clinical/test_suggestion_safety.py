@@ -74,10 +74,11 @@ _CONDITIONS = ["G40.9", "K90.0", "Z33", "Z39.1", "F10.31", "N18.4", "N18.3", "F3
     unavailable=st.sampled_from([(), ("conditions",), ("medications",), ("observations",)]),
     profile=st.sampled_from(PROFILE_NAMES),
     spasticity=st.booleans(),
+    per_day=st.sampled_from([1, 2, 3, 4]),
 )
 def test_generated_patients_get_only_safe_suggestions(
     current_mg: int, held_days: int, draft_delta: int, age: int, renal: int | None, extra: list[str],
-    unavailable: tuple[str, ...], profile: str, spasticity: bool,
+    unavailable: tuple[str, ...], profile: str, spasticity: bool, per_day: int,
 ) -> None:
     """Hidden scenarios of the same kinds: any mix of dose, history, age, renal function,
     contraindications, unreadable record parts, profile and indication."""
@@ -85,7 +86,7 @@ def test_generated_patients_get_only_safe_suggestions(
     reason = {"reason": "G35"} if spasticity else {}
     medications = [taking(current_mg, days=held_days)] if current_mg else []
     observations = [egfr(renal, ago(10))] if renal is not None else []
-    result = run([order_of(draft_mg, **reason)], birth_date=born_aged(age), medications=medications,
+    result = run([order_of(draft_mg, per_day, **reason)], birth_date=born_aged(age), medications=medications,
                  observations=observations, conditions=[condition(code) for code in extra],
                  unavailable=unavailable, profile=profile)
     _safe(result)

@@ -254,7 +254,7 @@ def _section(data: Mapping[str, Any], key: str, profile: str) -> Mapping[str, An
     return value
 
 
-_SOURCE_TOKEN = re.compile(r"\{src:([a-z-]+)\}")
+_SOURCE_TOKEN = re.compile(r"\{src:([^{}]*)\}")
 
 
 def _attribute(value: Any, sources: Mapping[str, Text], where: str, lang: Language | None = None) -> Any:

@@ -245,3 +245,19 @@ def test_amm_gluten_card_asks_to_check_the_dispensed_products_excipients() -> No
     assert "wheat-free-product" in [reason.code for reason in spec.override_reasons_for(["ci-gluten"])]
     assert "wheat-free-product" not in [reason.code for reason in load_profile("rtu-2014").override_reasons_for(
         ["ci-gluten"])]
+
+
+def test_amm_profile_names_the_rtu_only_as_a_source() -> None:
+    """Under the AMM, a card never presents the 2014 RTU as the frame that applies: the
+    indication is the AMM's (SmPC 4.1), the RTU's contraindications are named as the RTU's."""
+    spec = load_profile("amm-2018")
+    assert "4.1" in spec.rules["indication-missing"].detail["fr"]
+    assert "RTU" not in spec.rules["indication-missing"].summary["fr"] + spec.rules["indication-amm"].summary["fr"]
+    for code in ("ci-epilepsy", "ci-pregnancy", "ci-breastfeeding"):
+        assert "RTU de 2014" in spec.rules[code].summary["fr"] and "RCP" in spec.rules[code].summary["fr"]
+
+
+def test_a_malformed_source_key_is_refused_too() -> None:
+    with pytest.raises(ProfileError, match="unknown source 'amm indication'"):
+        profile_module._attribute({"detail": {"fr": "x ({src:amm indication})", "en": "x"}},
+                                  {"amm": {"fr": "a", "en": "b"}}, "p.rules")

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from cds_service.clinical import dose as dose_logic
 from cds_service.clinical import medication as medication_logic
-from cds_service.clinical.context import Code, ConditionFact, MedicationFact, PatientContext
+from cds_service.clinical.context import ConditionFact, MedicationFact, PatientContext
 from cds_service.clinical.profile import Profile
 from cds_service.clinical.renal import RenalAssessment, assess_renal
 from cds_service.clinical.wording import record_text
@@ -112,16 +112,9 @@ def _start_of(fact: MedicationFact) -> date | None:
 
 
 def _baclofen_orders(context: PatientContext) -> list[MedicationFact]:
-    """`is_baclofen` reads only the codes and the text: asked once per distinct drug, since a
-    long history repeats a dozen drugs over hundreds of orders."""
-    known: dict[tuple[tuple[Code, ...], str | None], bool] = {}
-
-    def baclofen(fact: MedicationFact) -> bool:
-        key = (fact.codes, fact.text)
-        if key not in known:
-            known[key] = medication_logic.is_baclofen(fact)
-        return known[key]
-
+    """`is_baclofen` asked once per distinct drug: a long history repeats a dozen drugs over
+    hundreds of orders."""
+    baclofen = medication_logic.BaclofenMemo()
     return [
         fact for fact in context.medications
         if not fact.is_draft and fact.intent != "statement"

@@ -207,6 +207,21 @@ def is_baclofen(med: MedicationFact) -> bool:
     return any(name in fold(text) for text in _texts(med) for name in table.text_names)
 
 
+class BaclofenMemo:
+    """`is_baclofen` per distinct medication (codes and text) of one record: a long history
+    repeats the same few drugs, and the check folds every text once per product name."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[tuple[Code, ...], str | None], bool] = {}
+
+    def __call__(self, fact: MedicationFact) -> bool:
+        key = (fact.codes, fact.text)
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = is_baclofen(fact)
+        return known
+
+
 # --- routes -----------------------------------------------------------------------------
 
 

@@ -344,7 +344,7 @@ def build_context(
                 draft_ids.add(fact.id)
 
     current: list[MedicationFact] = []
-    baclofen = _BaclofenMemo()
+    baclofen = medication_logic.BaclofenMemo()
     dosage_models: dict[bytes, Any] = {}
     for resource, where in med_resources:
         check_resource(resource, where, ("MedicationRequest", "MedicationStatement"))
@@ -387,21 +387,6 @@ def build_context(
         allergies=tuple(allergies),
         unavailable=frozenset(unavailable),
     )
-
-
-class _BaclofenMemo:
-    """`is_baclofen` per distinct medication (codes and text) of one record: a long history
-    repeats the same few drugs, and the check folds every text once per product name."""
-
-    def __init__(self) -> None:
-        self._known: dict[tuple[tuple[Code, ...], str | None], bool] = {}
-
-    def __call__(self, fact: MedicationFact) -> bool:
-        key = (fact.codes, fact.text)
-        known = self._known.get(key)
-        if known is None:
-            known = self._known[key] = medication_logic.is_baclofen(fact)
-        return known
 
 
 def _is_relevant_observation(resource: dict[str, Any]) -> bool:

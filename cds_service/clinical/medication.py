@@ -161,6 +161,11 @@ def _texts(med: MedicationFact) -> Iterator[str]:
 _BACLOFEN_DCI = frozenset({"baclofene", "baclofen"})
 
 
+def _says_liquid(folded: str) -> bool:
+    """Whether a folded product text names an oral solution or suspension (« buvable »)."""
+    return "solution" in folded or "suspension" in folded or "buvable" in folded
+
+
 def _terminology_product(entry: DrugEntry) -> Product | None:
     """A BDPM or formulary entry read as a baclofen product (None if it is not baclofen)."""
     substance = next((s for s in entry.substances if s.dci in _BACLOFEN_DCI), None)
@@ -170,7 +175,7 @@ def _terminology_product(entry: DrugEntry) -> Product | None:
     form: Form = "tablet"
     if "intrathec" in where or "injectable" in where or "perfusion" in where:
         form = "intrathecal"
-    elif substance.per_ml or "solution" in where or "suspension" in where or "buvable" in where:
+    elif substance.per_ml or _says_liquid(where):
         form = "oral-liquid"
     return Product(system=entry.source, code="", name=entry.name, form=form,
                    strength_mg=substance.strength_mg, scored=entry.scored)
@@ -416,7 +421,7 @@ def ordered_tablet(med: MedicationFact) -> Tablet | None:
             return None
     if med.strength_mg is not None and med.strength_mg > 0:
         texts = [fold(text) for text in _texts(med)]
-        if any("solution" in text or "buvable" in text or "suspension" in text for text in texts):
+        if any(_says_liquid(text) for text in texts):
             return None
         return Tablet(float(med.strength_mg), any("secable" in text for text in texts),
                       next(iter(_texts(med)), f"{med.strength_mg:g} mg"))
@@ -436,7 +441,7 @@ def _tablet_in_text(med: MedicationFact) -> Tablet | None:
         if found is None:
             continue
         folded = fold(text)
-        if found.per != "unit" or any(word in folded for word in ("solution", "buvable", "suspension")):
+        if found.per != "unit" or _says_liquid(folded):
             return None
         if abs(found.mg - _STANDARD_TABLET_MG) < 1e-9:
             return None

@@ -379,6 +379,8 @@ def is_oral_liquid(med: MedicationFact) -> bool:
     product = next(_products(med), None)
     if product is not None:
         return product.form == "oral-liquid"
+    if any(_says_liquid(fold(text)) for text in _texts(med)):  # as `ordered_tablet` reads it
+        return True
     found = product_strength(med)
     return found is not None and found.per == "mL"
 

@@ -334,3 +334,16 @@ def test_product_table_is_consistent() -> None:
     for codes in by_name.values():
         if "cip13" in codes and "cip7" in codes:  # CIP13 = 34009 + CIP7 + check digit
             assert codes["cip13"][5:12] == codes["cip7"]
+
+
+def test_the_oral_form_is_read_alike_for_the_tablet_and_the_solution() -> None:
+    """One reading of the product for both questions: an order whose Medication gives a strength
+    and whose text says « solution buvable » is no tablet, and is an oral solution (the patient
+    sheet then prints mg, never 10 mg tablets)."""
+    from cds_service.clinical.medication import is_oral_liquid, ordered_tablet
+
+    solution = med(Code(ATC, "M03BX01"), text="Baclofène 1 mg/mL, solution buvable", strength=1.0)
+    assert ordered_tablet(solution) is None
+    assert is_oral_liquid(solution)
+    tablet = med(Code(ATC, "M03BX01"), text="Baclocur 20 mg, comprimé sécable", strength=20.0)
+    assert ordered_tablet(tablet) is not None and not is_oral_liquid(tablet)

@@ -28,11 +28,7 @@ from cds_service.observability.logging import get_logger, log
 from cds_service.protocol import endpoints, openapi
 from cds_service.protocol.auth import JwtVerifier
 from cds_service.protocol.jwks import JwksCache
-from cds_service.protocol.middleware import (
-    BodyLimitMiddleware,
-    SecurityHeadersMiddleware,
-    TimeoutMiddleware,
-)
+from cds_service.protocol.middleware import GuardMiddleware
 from cds_service.settings import Settings, get_settings
 from cds_service.state import AppState
 from cds_service.storage.audit import AuditWriter
@@ -124,14 +120,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await http.aclose()
             await engine.dispose()
 
-    middleware = [
-        Middleware(SecurityHeadersMiddleware),
-        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
-        Middleware(TimeoutMiddleware, seconds=settings.request_timeout_seconds),
-    ]
+    middleware = [Middleware(GuardMiddleware, max_bytes=settings.max_body_bytes,
+                             seconds=settings.request_timeout_seconds)]
     origins: list[str] = settings.cors_origins or (["*"] if settings.sandbox else [])
-    if origins:
-        middleware.insert(1, Middleware(
+    if origins:  # outside the guard, so that its 413 and 503 carry the CORS headers too
+        middleware.insert(0, Middleware(
             CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Accept-Language"], max_age=600))
     handlers: dict[Any, Any] = {HTTPException: _http_error, Exception: _server_error}

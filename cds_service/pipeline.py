@@ -58,12 +58,17 @@ def entry_count(value: Any) -> int:
     return 0 if value.get("resourceType") == "Bundle" else 1
 
 
-def check_limits(request: HookRequest, limits: Limits) -> None:
-    """Refuse, before any parsing or fetching, a call with too many drafts or prefetch entries."""
+def check_draft_limit(request: HookRequest, limits: Limits) -> None:
+    """Refuse, before the scope is decided, a call with too many drafts."""
     drafts = entry_count(request.context.draftOrders)
     if drafts > limits.max_draft_orders:
         raise TooManyResources("context.draftOrders", drafts, limits.max_draft_orders,
                                "CDS_MAX_DRAFT_ORDERS")
+
+
+def check_prefetch_limit(request: HookRequest, limits: Limits) -> None:
+    """Refuse, before any parsing or fetching, a prefetch with too many entries (not read at all
+    when no draft is baclofen)."""
     for key, value in (request.prefetch or {}).items():
         count = entry_count(value)
         if count > limits.max_prefetch_entries:
@@ -119,10 +124,11 @@ async def run_hook(
     Scope first: with no baclofen draft the answer is no card, without reading the prefetch
     or calling the FHIR server (`fhir.scope`).
     """
-    check_limits(request, limits)
+    check_draft_limit(request, limits)
     context = request.context
     if not has_baclofen_draft(context.draftOrders, context.selections):
         return HookOutcome(cards=[], out_of_scope=True)
+    check_prefetch_limit(request, limits)
     check_same_patient(request.prefetch, context.draftOrders, context.patientId)
     endpoint = None
     if request.fhirServer:

@@ -13,6 +13,7 @@ so the body is read raw and inflated here, with zlib's `max_length`.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import zlib
 from collections.abc import Collection
@@ -65,6 +66,11 @@ class FhirEndpoint:
 def plain_http_allowed(url: str, allowed_hosts: Collection[str]) -> bool:
     """May the access token travel to `url`? Always over https; over plain http only to a
     loopback host or one the operator listed (`CDS_FHIR_HTTP_ALLOWED_HOSTS`)."""
+    return _plain_http_allowed(url, tuple(allowed_hosts))
+
+
+@functools.lru_cache(maxsize=256)  # an EHR names the same FHIR server on every call (~10 µs to parse)
+def _plain_http_allowed(url: str, allowed_hosts: tuple[str, ...]) -> bool:
     parts = urlsplit(url)
     if parts.scheme.lower() == "https":
         return True

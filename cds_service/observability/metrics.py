@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -29,10 +31,44 @@ OUT_OF_SCOPE = Counter("cds_out_of_scope_total",
 FEEDBACK = Counter("cds_feedback_total", "Feedback outcomes per rule", ["service", "outcome", "rule"])
 
 
+_children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+
+def _child(metric: Any, *values: str) -> Any:
+    """The child of `metric` for these label values, remembered: `labels()` checks its arguments
+    and takes a lock on every call (~5 µs), and every hook call touches several. The set of
+    values is the one Prometheus keeps anyway (services, statuses, indicators, rule codes)."""
+    key = (metric, values)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*values)
+    return child
+
+
+def count_request(service: str, status: int, seconds: float) -> None:
+    _child(REQUESTS, service, str(status)).inc()
+    _child(REQUEST_LATENCY, service).observe(seconds)
+
+
+def count_out_of_scope(service: str) -> None:
+    _child(OUT_OF_SCOPE, service).inc()
+
+
+def count_cards(indicators: Iterable[str], rule_codes: Iterable[str], profile: str) -> None:
+    for indicator in indicators:
+        _child(CARDS, indicator).inc()
+    for code in rule_codes:
+        _child(RULE_FIRINGS, code, profile).inc()
+
+
+def count_feedback(service: str, outcome: str, rule: str) -> None:
+    _child(FEEDBACK, service, outcome, rule).inc()
+
+
 def observe_fetch(key: str, seconds: float, error: str | None) -> None:
-    FHIR_FETCH_LATENCY.labels(key=key).observe(seconds)
+    _child(FHIR_FETCH_LATENCY, key).observe(seconds)
     if error is not None:
-        FHIR_FETCH_ERRORS.labels(key=key, reason=error).inc()
+        _child(FHIR_FETCH_ERRORS, key, error).inc()
 
 
 def render() -> tuple[bytes, str]:

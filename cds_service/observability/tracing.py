@@ -1,7 +1,8 @@
 """OpenTelemetry spans for request, prefetch fetches and rule evaluation; off unless configured.
 
 With `CDS_OTEL_ENDPOINT` set (and the `tracing` extra installed), spans go to that OTLP/HTTP
-collector. Otherwise `span()` is a no-op context manager and costs nothing.
+collector. Otherwise `span()` returns one shared no-op context manager (a generator-based one
+cost ~2 µs per use, on every order the hospital signs).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 _tracer: Any = None
+_NO_SPAN: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
 
 
 def configure(endpoint: str | None, service_name: str = "baclofen-cds") -> bool:
@@ -44,11 +46,15 @@ def use_tracer(tracer: Any) -> None:
     _tracer = tracer
 
 
-@contextlib.contextmanager
-def span(name: str, **attributes: Any) -> Iterator[Any]:
+def span(name: str, **attributes: Any) -> contextlib.AbstractContextManager[Any]:
+    """A span named `name` with these attributes, or nothing when tracing is off."""
     if _tracer is None:
-        yield None
-        return
+        return _NO_SPAN
+    return _recording_span(name, attributes)
+
+
+@contextlib.contextmanager
+def _recording_span(name: str, attributes: dict[str, Any]) -> Iterator[Any]:
     with _tracer.start_as_current_span(name) as current:
         for key, value in attributes.items():
             current.set_attribute(key, value)

@@ -148,8 +148,7 @@ async def post_hook(request: Request) -> Response:
             outcome_record = _record(state, call.hook_request, service_id, [], 503, started)
     elapsed = time.perf_counter() - started
     label = service_id if service_id in SERVICES else "unknown"
-    metrics.REQUESTS.labels(service=label, status=str(status)).inc()
-    metrics.REQUEST_LATENCY.labels(service=label).observe(elapsed)
+    metrics.count_request(label, status, elapsed)
     if outcome_record is not None:
         await _audit(request, outcome_record, None if deadline is None else deadline - reserve)
     return response
@@ -223,12 +222,9 @@ async def _handle_hook(request: Request, call: _Call, started: float) -> tuple[R
         except InvalidFhir as exc:
             raise ApiError(400, "invalid-fhir", str(exc), exc.location) from None
     if outcome.out_of_scope:  # counted, not audited: most of a hospital's orders are not baclofen
-        metrics.OUT_OF_SCOPE.labels(service=service_id).inc()
+        metrics.count_out_of_scope(service_id)
         return OrjsonResponse(outcome.response()), None
-    for card in outcome.cards:
-        metrics.CARDS.labels(indicator=card["indicator"]).inc()
-    for code in outcome.rule_codes:
-        metrics.RULE_FIRINGS.labels(rule=code, profile=state.profile.id).inc()
+    metrics.count_cards((card["indicator"] for card in outcome.cards), outcome.rule_codes, state.profile.id)
     duration_ms = (time.perf_counter() - started) * 1000
     log(logger, logging.INFO, "hook evaluated", service=service_id, cards=len(outcome.cards),
         rules=outcome.rule_codes, unavailable=sorted(outcome.unavailable), drug_codes=outcome.drug_codes,
@@ -292,7 +288,7 @@ async def post_feedback(request: Request) -> Response:
         if result.repeated:  # counted when first stored
             continue
         for code in result.rule_codes or ["unknown"]:
-            metrics.FEEDBACK.labels(service=service_id, outcome=item.outcome, rule=code).inc()
+            metrics.count_feedback(service_id, item.outcome, code)
     log(logger, logging.INFO, "feedback stored", service=service_id, items=len(items), repeated=repeated)
     return OrjsonResponse({"stored": len(items) - repeated, "repeated": repeated})
 

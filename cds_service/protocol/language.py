@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 from cds_service.clinical.profile import Language
 
 
+@functools.lru_cache(maxsize=256)  # an EHR sends the same few headers on every call
 def negotiate(header: str | None) -> Language:
     """The first of fr/en in the header by q-value; French when neither is asked for."""
     if not header:

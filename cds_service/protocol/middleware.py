@@ -1,14 +1,15 @@
-"""Pure ASGI middleware: body size limit, request time-out, security headers, correlation id.
+"""The request guard: body size limit, request time-out, security headers, correlation id.
 
-Written as plain ASGI (not BaseHTTPMiddleware) so streaming bodies are counted as they arrive
-and nothing is buffered twice.
+Plain ASGI (not BaseHTTPMiddleware), so streaming bodies are counted as they arrive and nothing
+is buffered twice; and one layer, not three: every order the hospital signs passes through it
+(most of them not baclofen), and each layer cost a `send` wrapper and a coroutine per request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import uuid
+import os
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,106 +43,37 @@ class BodyTooLarge(Exception):
     pass
 
 
-class _ResponseTracker:
-    """Wraps `send` to know whether the response has started (then no error body can follow)."""
-
-    def __init__(self, send: Send) -> None:
-        self._send = send
-        self.started = False
-
-    async def __call__(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.started = True
-        await self._send(message)
-
-
-class BodyLimitMiddleware:
-    """413 for bodies over `max_bytes`, by Content-Length or while streaming."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    too_large = int(value) > self.max_bytes
-                except ValueError:
-                    await _send_json(send, 400, {"error": "bad-request", "message": "invalid Content-Length"})
-                    return
-                if too_large:
-                    await _send_json(send, 413, {"error": "payload-too-large",
-                                                 "message": f"body exceeds {self.max_bytes} bytes"})
-                    return
-        received = 0
-        tracker = _ResponseTracker(send)
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, limited_receive, tracker)
-        except BodyTooLarge:
-            if not tracker.started:
-                await _send_json(send, 413, {"error": "payload-too-large",
-                                             "message": f"body exceeds {self.max_bytes} bytes"})
-
-
 #: scope key holding the request's deadline (event-loop time), for handlers that must answer
-#: (and record what they answered) before the middleware's backstop fires
+#: (and record what they answered) before the guard's backstop fires
 DEADLINE = "cds.deadline"
 
 
-class TimeoutMiddleware:
-    """503 when a request takes longer than `seconds` (a hung dependency must not hang us).
+class GuardMiddleware:
+    """Every HTTP request: a correlation id for the logs, 413 for a body over `max_bytes` (by
+    Content-Length or while streaming), 503 when the answer takes longer than `seconds`, and
+    the security headers on every response, errors included.
 
-    This is a backstop: it cannot record the status it sends. The hook endpoint reads the
-    deadline from the scope (`DEADLINE`) and answers its own 503 a little earlier, so that
+    The time-out is a backstop: it cannot record the status it sends. The hook endpoint reads
+    the deadline from the scope (`DEADLINE`) and answers its own 503 a little earlier, so that
     the audit row and the metrics carry the status the client really got.
     """
 
-    def __init__(self, app: ASGIApp, seconds: float) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, seconds: float) -> None:
         self.app = app
+        self.max_bytes = max_bytes
         self.seconds = seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        tracker = _ResponseTracker(send)
-        scope[DEADLINE] = asyncio.get_running_loop().time() + self.seconds
-        try:  # a deadline on this task, not a new task per request (as `wait_for` would make)
-            async with asyncio.timeout(self.seconds):
-                await self.app(scope, receive, tracker)
-        except TimeoutError:
-            if not tracker.started:
-                await _send_json(send, 503, {"error": "timeout", "message": "request timed out"})
+        token = correlation_id.set(os.urandom(8).hex())
+        started = False
 
-
-class SecurityHeadersMiddleware:
-    """Security headers on every response, and a correlation id for the logs."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        token = correlation_id.set(uuid.uuid4().hex[:16])
-
-        async def with_headers(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
@@ -149,6 +81,44 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, with_headers)
+            refusal = self._refuse_by_length(scope)
+            if refusal is not None:
+                await _send_json(guarded_send, *refusal)
+                return
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_bytes:
+                        raise BodyTooLarge
+                return message
+
+            scope[DEADLINE] = asyncio.get_running_loop().time() + self.seconds
+            try:  # a deadline on this task, not a new task per request (as `wait_for` would make)
+                async with asyncio.timeout(self.seconds):
+                    await self.app(scope, limited_receive, guarded_send)
+            except BodyTooLarge:
+                if not started:
+                    await _send_json(guarded_send, 413, self._too_large())
+            except TimeoutError:
+                if not started:
+                    await _send_json(guarded_send, 503, {"error": "timeout", "message": "request timed out"})
         finally:
             correlation_id.reset(token)
+
+    def _too_large(self) -> dict[str, Any]:
+        return {"error": "payload-too-large", "message": f"body exceeds {self.max_bytes} bytes"}
+
+    def _refuse_by_length(self, scope: Scope) -> tuple[int, dict[str, Any]] | None:
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_large = int(value) > self.max_bytes
+                except ValueError:
+                    return 400, {"error": "bad-request", "message": "invalid Content-Length"}
+                if too_large:
+                    return 413, self._too_large()
+        return None

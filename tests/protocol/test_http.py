@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -109,8 +110,24 @@ async def test_unknown_service_is_404(client: httpx.AsyncClient) -> None:
 async def test_oversize_body_is_413(client: httpx.AsyncClient, settings: Any) -> None:
     big = b'{"x": "' + b"a" * (settings.max_body_bytes + 10) + b'"}'
     response = await client.post("/cds-services/baclofen-rtu", content=big,
+                                 headers={"content-type": "application/json", "origin": "https://sandbox.example"})
+    assert response.status_code == 413
+    # the guard's own refusals carry the security headers, and the CORS header a browser needs to read them
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
+async def test_oversize_streamed_body_is_413_with_security_headers(client: httpx.AsyncClient, settings: Any) -> None:
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"x": "'
+        yield b"a" * (settings.max_body_bytes + 10)
+        yield b'"}'
+
+    response = await client.post("/cds-services/baclofen-rtu", content=chunks(),
                                  headers={"content-type": "application/json"})
     assert response.status_code == 413
+    assert response.json()["error"] == "payload-too-large"
+    assert response.headers["cache-control"] == "no-store"
 
 
 async def test_missing_patient_without_fhir_server_is_412(client: httpx.AsyncClient) -> None:

@@ -25,6 +25,7 @@ from cds_service.clinical.profile import ProfileError, load_profile, missing_pro
 from cds_service.fhir.client import new_http_client
 from cds_service.observability import tracing
 from cds_service.observability.logging import get_logger, log
+from cds_service.pipeline import Limits
 from cds_service.protocol import endpoints, openapi
 from cds_service.protocol.auth import JwtVerifier
 from cds_service.protocol.jwks import JwksCache
@@ -107,7 +108,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "/metrics is open (no CDS_METRICS_TOKEN): keep it unreachable from outside the cluster")
         tracing.configure(settings.otel_endpoint)
         app.state.cds = AppState(settings, profile, http, engine, repository, verifier,
-                                 AuditWriter(repository.record_evaluations))
+                                 AuditWriter(repository.record_evaluations),
+                                 Limits(settings.max_draft_orders, settings.max_prefetch_entries))
         # The ~500k long-lived objects of the FHIR and pydantic models need no collecting:
         # freezing them keeps full collections (after a large request) from walking them.
         gc.collect()

@@ -142,7 +142,7 @@ def _check(args: argparse.Namespace) -> int:
     from cds_service.fhir.client import new_http_client
     from cds_service.fhir.parsing import InvalidFhir
     from cds_service.fhir.prefetch import PatientUnavailable
-    from cds_service.pipeline import Limits, TooManyResources, run_hook
+    from cds_service.pipeline import Limits, TooManyResources, evaluate_hook, in_scope
     from cds_service.protocol.errors import from_validation
     from cds_service.protocol.models import HookRequest
 
@@ -164,9 +164,13 @@ def _check(args: argparse.Namespace) -> int:
     if problem is not None:
         return _error(f"invalid terminology: {problem}")
 
+    limits = Limits(settings.max_draft_orders, settings.max_prefetch_entries)
+
     async def run() -> dict[str, Any]:
+        if not in_scope(offline, limits):
+            return {"cards": []}
         async with new_http_client() as http:
-            outcome = await run_hook(
+            outcome = await evaluate_hook(
                 offline,
                 hook="order-sign" if request.hook == "order-sign" else "order-select",
                 profile=load_profile(args.profile or settings.profile or SANDBOX_PROFILE),
@@ -176,7 +180,7 @@ def _check(args: argparse.Namespace) -> int:
                 base_url=settings.public_url,
                 deadline_seconds=settings.fhir_timeout_seconds,
                 max_pages=settings.fhir_max_pages,
-                limits=Limits(settings.max_draft_orders, settings.max_prefetch_entries),
+                limits=limits,
                 page_size=settings.fhir_page_size,
             )
             return outcome.response()

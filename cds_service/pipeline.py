@@ -92,7 +92,6 @@ class HookOutcome:
     cards: list[dict[str, Any]]
     unavailable: dict[str, str] = field(default_factory=dict)
     drug_codes: dict[str, int] = field(default_factory=dict)  # "cip/shape/unknown" -> count (no patient data)
-    out_of_scope: bool = False  # no baclofen draft: answered before the prefetch was read
 
     @property
     def rule_codes(self) -> list[str]:
@@ -102,7 +101,15 @@ class HookOutcome:
         return {"cards": self.cards}
 
 
-async def run_hook(
+def in_scope(request: HookRequest, limits: Limits) -> bool:
+    """Is any draft (or, for order-select, any selected draft) baclofen? Decided from the drafts
+    alone (`fhir.scope`), before the prefetch is read or the FHIR server called. Raises
+    `TooManyResources` (413) and `InvalidFhir` (400) for a malformed draft Bundle."""
+    check_draft_limit(request, limits)
+    return has_baclofen_draft(request.context.draftOrders, request.context.selections)
+
+
+async def evaluate_hook(
     request: HookRequest,
     *,
     hook: Hook,
@@ -117,17 +124,10 @@ async def run_hook(
     observe_fetch: FetchObserver | None = None,
     limits: Limits = Limits(),
 ) -> HookOutcome:
-    """Cards for one hook call. Raises `TooManyResources` (413), `PatientUnavailable` (412),
-    `InvalidFhir` (400) and its `PatientMismatch` (400: a resource of the request is about
-    another patient).
-
-    Scope first: with no baclofen draft the answer is no card, without reading the prefetch
-    or calling the FHIR server (`fhir.scope`).
-    """
-    check_draft_limit(request, limits)
+    """Cards for a call `in_scope` found a baclofen draft in. Raises `TooManyResources` (413),
+    `PatientUnavailable` (412), `InvalidFhir` (400) and its `PatientMismatch` (400: a resource
+    of the request is about another patient)."""
     context = request.context
-    if not has_baclofen_draft(context.draftOrders, context.selections):
-        return HookOutcome(cards=[], out_of_scope=True)
     check_prefetch_limit(request, limits)
     check_same_patient(request.prefetch, context.draftOrders, context.patientId)
     endpoint = None

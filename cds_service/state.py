@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cds_service.clinical.profile import Profile
+from cds_service.pipeline import Limits
 from cds_service.protocol.auth import JwtVerifier
 from cds_service.settings import Settings
 from cds_service.storage.audit import AuditWriter
@@ -23,3 +24,4 @@ class AppState:
     repository: Repository
     verifier: JwtVerifier | None
     audit: AuditWriter
+    limits: Limits  # CDS_MAX_DRAFT_ORDERS, CDS_MAX_PREFETCH_ENTRIES

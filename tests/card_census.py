@@ -14,7 +14,7 @@ import httpx
 
 from cds_service.clinical.profile import Language, load_profile
 from cds_service.fixtures import Scenario, fixtures_dir, list_scenarios
-from cds_service.pipeline import run_hook
+from cds_service.pipeline import Limits, evaluate_hook, in_scope
 from cds_service.protocol.models import HookRequest
 
 DIRECTORY = fixtures_dir()
@@ -34,7 +34,9 @@ async def _cards(scenario: Scenario, profile_id: str, lang: Language, http: http
         return None
     offline = request.model_copy(update={"fhirServer": None, "fhirAuthorization": None})
     try:
-        outcome = await run_hook(offline, hook="order-sign" if request.hook == "order-sign" else "order-select",
+        if not in_scope(offline, Limits()):
+            return []
+        outcome = await evaluate_hook(offline, hook="order-sign" if request.hook == "order-sign" else "order-select",
                                  profile=load_profile(profile_id), http=http, lang=lang, today=date.today(),
                                  base_url="http://cds.test", deadline_seconds=2.0, max_pages=5)
     except Exception:  # a refused request (412/400): no cards to count

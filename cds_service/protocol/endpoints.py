@@ -17,7 +17,6 @@ import hmac
 import logging
 import re
 import time
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -34,7 +33,7 @@ from cds_service.observability import metrics
 from cds_service.observability.logging import correlation_id, get_logger, log
 from cds_service.observability.privacy import pseudonymise
 from cds_service.observability.tracing import span
-from cds_service.pipeline import Limits, TooManyResources, run_hook
+from cds_service.pipeline import Limits, TooManyResources, evaluate_hook, in_scope
 from cds_service.protocol.auth import AuthError, ReplayCheckUnavailable, audience_for
 from cds_service.protocol.discovery import SERVICES, discovery
 from cds_service.protocol.errors import ApiError, from_validation
@@ -111,47 +110,50 @@ def _service(service_id: str) -> Any:
     return service
 
 
-@dataclass
-class _Call:
-    """What `_handle_hook` learnt of the call, for the audit row of an answer it did not finish."""
-
-    service_id: str
-    hook_request: HookRequest | None = None
-
-
 def _reserve(settings_timeout: float) -> float:
     """Time kept, before the request deadline, for the audit write and the answer."""
     return min(0.5, settings_timeout / 10)
 
 
 async def post_hook(request: Request) -> Response:
+    """Parse and check the call, answer `{"cards": []}` at once when no draft is baclofen, else
+    evaluate under the handler's own deadline (the guard's backstop is later, for what the
+    handler could not answer itself)."""
     service_id = request.path_params["service_id"]
     started = time.perf_counter()
     state = state_of(request)
     deadline: float | None = request.scope.get(DEADLINE)
     reserve = _reserve(state.settings.request_timeout_seconds)
-    call = _Call(service_id)
+    hook_request: HookRequest | None = None
+    outcome_record: EvaluationRecord | None = None
     status = 200
     try:
-        async with asyncio.timeout_at(None if deadline is None else deadline - 2 * reserve):
-            response, outcome_record = await _handle_hook(request, call, started)
+        hook_request = await _read_hook_request(request, state, service_id)
+        if not _in_scope(hook_request, state.limits):  # counted, not audited: most orders are not baclofen
+            metrics.count_out_of_scope(service_id)
+            response: Response = Response(NO_CARDS, media_type="application/json")
+        else:
+            async with asyncio.timeout_at(None if deadline is None else deadline - 2 * reserve):
+                response, outcome_record = await _evaluate(request, state, hook_request, service_id, started)
     except ApiError as error:
         status = error.status
-        response, outcome_record = error_response(error), None
+        response = error_response(error)
     except TimeoutError:
-        # answered here, before the middleware's backstop, so the 503 is counted and audited
+        # answered here, before the guard's backstop, so the 503 is counted and audited
         status = 503
         response = error_response(ApiError(503, "timeout", "request timed out"))
-        outcome_record = None
-        if call.hook_request is not None:
+        if hook_request is not None:
             log(logger, logging.WARNING, "hook timed out", service=service_id)
-            outcome_record = _record(state, call.hook_request, service_id, [], 503, started)
+            outcome_record = _record(state, hook_request, service_id, [], 503, started)
     elapsed = time.perf_counter() - started
     label = service_id if service_id in SERVICES else "unknown"
     metrics.count_request(label, status, elapsed)
     if outcome_record is not None:
         await _audit(request, outcome_record, None if deadline is None else deadline - reserve)
     return response
+
+
+NO_CARDS = b'{"cards":[]}'
 
 
 def _record(state: AppState, hook_request: HookRequest, service_id: str, cards: list[dict[str, Any]],
@@ -170,9 +172,8 @@ def _record(state: AppState, hook_request: HookRequest, service_id: str, cards: 
     )
 
 
-async def _handle_hook(request: Request, call: _Call, started: float) -> tuple[Response, EvaluationRecord | None]:
-    state = state_of(request)
-    service_id = call.service_id
+async def _read_hook_request(request: Request, state: AppState, service_id: str) -> HookRequest:
+    """The authenticated, validated call, or the 4xx that names what is wrong with it."""
     service = _service(service_id)
     await authenticate(request)
     payload = await read_json(request)
@@ -192,11 +193,40 @@ async def _handle_hook(request: Request, call: _Call, started: float) -> tuple[R
                        "fhirServer must use https (plain http only on loopback or an allowed host)",
                        "fhirServer")
     correlation_id.set(hook_request.hookInstance[:64])
-    call.hook_request = hook_request
+    return hook_request
+
+
+def _in_scope(hook_request: HookRequest, limits: Limits) -> bool:
+    try:
+        return in_scope(hook_request, limits)
+    except (TooManyResources, InvalidFhir) as exc:
+        raise _api_error(exc) from None
+
+
+def _api_error(exc: Exception) -> ApiError:
+    """The 4xx for what the pipeline refused."""
+    if isinstance(exc, TooManyResources):
+        return ApiError(413, "too-many-resources", str(exc), exc.field)
+    if isinstance(exc, PatientUnavailable):
+        log(logger, logging.WARNING, "patient unavailable", reason=exc.reason)
+        return ApiError(412, "patient-unavailable",
+                        "the Patient resource is neither in prefetch nor obtainable from fhirServer",
+                        "prefetch.patient")
+    if isinstance(exc, PatientMismatch):
+        return ApiError(400, "patient-mismatch", str(exc), exc.location)
+    if isinstance(exc, InvalidFhir):
+        return ApiError(400, "invalid-fhir", str(exc), exc.location)
+    raise TypeError(f"not a pipeline refusal: {type(exc).__name__}")
+
+
+async def _evaluate(request: Request, state: AppState, hook_request: HookRequest, service_id: str,
+                    started: float) -> tuple[Response, EvaluationRecord]:
+    """Cards for a call with a baclofen draft, and its audit row."""
+    service = _service(service_id)
     lang = negotiate(request.headers.get("accept-language"))
     with span("cds.request", service=service_id, hook=service.hook):
         try:
-            outcome = await run_hook(
+            outcome = await evaluate_hook(
                 hook_request,
                 hook=service.hook,
                 profile=state.profile,
@@ -208,22 +238,10 @@ async def _handle_hook(request: Request, call: _Call, started: float) -> tuple[R
                 max_pages=state.settings.fhir_max_pages,
                 page_size=state.settings.fhir_page_size,
                 observe_fetch=metrics.observe_fetch,
-                limits=Limits(state.settings.max_draft_orders, state.settings.max_prefetch_entries),
+                limits=state.limits,
             )
-        except TooManyResources as exc:
-            raise ApiError(413, "too-many-resources", str(exc), exc.field) from None
-        except PatientUnavailable as exc:
-            log(logger, logging.WARNING, "patient unavailable", reason=exc.reason)
-            raise ApiError(412, "patient-unavailable",
-                           "the Patient resource is neither in prefetch nor obtainable from fhirServer",
-                           "prefetch.patient") from None
-        except PatientMismatch as exc:
-            raise ApiError(400, "patient-mismatch", str(exc), exc.location) from None
-        except InvalidFhir as exc:
-            raise ApiError(400, "invalid-fhir", str(exc), exc.location) from None
-    if outcome.out_of_scope:  # counted, not audited: most of a hospital's orders are not baclofen
-        metrics.count_out_of_scope(service_id)
-        return OrjsonResponse(outcome.response()), None
+        except (TooManyResources, PatientUnavailable, PatientMismatch, InvalidFhir) as exc:
+            raise _api_error(exc) from None
     metrics.count_cards((card["indicator"] for card in outcome.cards), outcome.rule_codes, state.profile.id)
     duration_ms = (time.perf_counter() - started) * 1000
     log(logger, logging.INFO, "hook evaluated", service=service_id, cards=len(outcome.cards),

@@ -35,6 +35,7 @@ from cds_service.observability.privacy import pseudonymise
 from cds_service.observability.tracing import span
 from cds_service.pipeline import Limits, TooManyResources, evaluate_hook, in_scope
 from cds_service.protocol.auth import AuthError, ReplayCheckUnavailable, audience_for
+from cds_service.protocol.body import HookBody, hook_body, json_body
 from cds_service.protocol.discovery import SERVICES, discovery
 from cds_service.protocol.errors import ApiError, from_validation
 from cds_service.protocol.feedback import check_against_issued
@@ -84,16 +85,6 @@ async def authenticate(request: Request) -> None:
                        headers={"Retry-After": str(REPLAY_RETRY_AFTER_SECONDS)}) from None
 
 
-async def read_json(request: Request) -> Any:
-    body = await request.body()
-    if not body:
-        raise ApiError(400, "invalid-request", "request body is empty")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise ApiError(400, "malformed-json", "request body is not valid JSON") from None
-
-
 async def get_discovery(request: Request) -> Response:
     try:
         await authenticate(request)
@@ -128,11 +119,12 @@ async def post_hook(request: Request) -> Response:
     outcome_record: EvaluationRecord | None = None
     status = 200
     try:
-        hook_request = await _read_hook_request(request, state, service_id)
+        hook_request, body = await _read_hook_request(request, state, service_id)
         if not _in_scope(hook_request, state.limits):  # counted, not audited: most orders are not baclofen
             metrics.count_out_of_scope(service_id)
             response: Response = Response(NO_CARDS, media_type="application/json")
         else:
+            hook_request = _with_prefetch(hook_request, body)
             async with asyncio.timeout_at(None if deadline is None else deadline - 2 * reserve):
                 response, outcome_record = await _evaluate(request, state, hook_request, service_id, started)
     except ApiError as error:
@@ -172,13 +164,13 @@ def _record(state: AppState, hook_request: HookRequest, service_id: str, cards: 
     )
 
 
-async def _read_hook_request(request: Request, state: AppState, service_id: str) -> HookRequest:
-    """The authenticated, validated call, or the 4xx that names what is wrong with it."""
+async def _read_hook_request(request: Request, state: AppState, service_id: str) -> tuple[HookRequest, HookBody]:
+    """The authenticated, validated call, without its prefetch (`_with_prefetch`), or the 4xx
+    that names what is wrong with it."""
     service = _service(service_id)
     await authenticate(request)
-    payload = await read_json(request)
-    if not isinstance(payload, dict):
-        raise ApiError(400, "invalid-request", "request body must be a JSON object")
+    body = hook_body(await request.body())
+    payload = body.members
     hook = payload.get("hook")
     if isinstance(hook, str) and hook != service.hook:  # before the context, whose shape is the hook's
         raise ApiError(400, "unsupported-hook",
@@ -193,7 +185,17 @@ async def _read_hook_request(request: Request, state: AppState, service_id: str)
                        "fhirServer must use https (plain http only on loopback or an allowed host)",
                        "fhirServer")
     correlation_id.set(hook_request.hookInstance[:64])
-    return hook_request
+    return hook_request, body
+
+
+def _with_prefetch(hook_request: HookRequest, body: HookBody) -> HookRequest:
+    """The call with its prefetch decoded and validated: only for a baclofen order."""
+    if body.prefetch is None:
+        return hook_request
+    try:
+        return HookRequest.model_validate({**body.members, "prefetch": body.decoded_prefetch()})
+    except ValidationError as exc:
+        raise from_validation(exc) from None
 
 
 def _in_scope(hook_request: HookRequest, limits: Limits) -> bool:
@@ -267,7 +269,7 @@ async def post_feedback(request: Request) -> Response:
     try:
         _service(service_id)
         await authenticate(request)
-        payload = await read_json(request)
+        payload = json_body(await request.body())
         try:
             feedback = FeedbackRequest.model_validate(payload)
         except ValidationError as exc:

@@ -32,8 +32,8 @@ from cds_service.protocol.jwks import JwksCache
 from cds_service.protocol.middleware import GuardMiddleware
 from cds_service.settings import Settings, get_settings
 from cds_service.state import AppState
-from cds_service.storage.audit import AuditWriter
 from cds_service.storage.database import check_ready, create_engine, session_factory
+from cds_service.storage.group_commit import AuditWriter, SeenTokens
 from cds_service.storage.repository import Repository
 from cds_service.terminology import Terminology, install, load_configured
 
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         repository = Repository(session_factory(engine))
         verifier = None
         if settings.auth == "required":
-            verifier = JwtVerifier(settings, JwksCache(settings, http), repository)
+            verifier = JwtVerifier(settings, JwksCache(settings, http), SeenTokens(repository.remember_jtis))
         else:
             log(logger, logging.WARNING,
                 "SANDBOX MODE: authentication is OFF (CDS_AUTH=off); never expose this to an EHR network")

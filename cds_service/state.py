@@ -11,7 +11,7 @@ from cds_service.clinical.profile import Profile
 from cds_service.pipeline import Limits
 from cds_service.protocol.auth import JwtVerifier
 from cds_service.settings import Settings
-from cds_service.storage.audit import AuditWriter
+from cds_service.storage.group_commit import AuditWriter
 from cds_service.storage.repository import Repository
 
 

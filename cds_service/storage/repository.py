@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cds_service.storage.tables import Evaluation, Feedback, IssuedCard, SeenToken
@@ -38,6 +37,15 @@ class IssuedCardInfo:
 
     rule_codes: list[str]
     suggestion_uuids: list[str] | None
+
+
+@dataclass(frozen=True)
+class SeenTokenRecord:
+    """A JWT id accepted from `issuer`, to remember until `expires_at` (replay protection)."""
+
+    issuer: str
+    jti: str
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -157,7 +165,7 @@ class Repository:
         results = []
         async with self._sessions() as session, session.begin():
             connection = await session.connection()
-            statement = _insert_once(connection.dialect.name)
+            statement = _insert_once(connection.dialect.name, Feedback, ["dedup_key"])
             for item in items:
                 rules = cards[item.card_uuid].rule_codes if item.card_uuid in cards else []
                 inserted = await connection.execute(statement, {
@@ -182,12 +190,25 @@ class Repository:
 
     async def remember_jti(self, issuer: str, jti: str, expires_at: datetime) -> bool:
         """True the first time a (issuer, jti) is seen; False for a replay (any process)."""
-        try:
-            async with self._sessions() as session, session.begin():
-                session.add(SeenToken(issuer=issuer, jti=jti, expires_at=expires_at))
-        except IntegrityError:
-            return False
-        return True
+        (first,) = await self.remember_jtis([SeenTokenRecord(issuer, jti, expires_at)])
+        return first
+
+    async def remember_jtis(self, tokens: Sequence[SeenTokenRecord]) -> list[bool]:
+        """For each token, True if this call is the first to see its (issuer, jti), in any
+        process: one INSERT … ON CONFLICT DO NOTHING RETURNING, so the database decides; a
+        token repeated within `tokens` is first only at its first place."""
+        first_at: dict[tuple[str, str], int] = {}
+        for index, token in enumerate(tokens):
+            first_at.setdefault((token.issuer, token.jti), index)
+        rows = [{"issuer": issuer, "jti": jti, "expires_at": tokens[index].expires_at}
+                for (issuer, jti), index in first_at.items()]
+        async with self._sessions() as session, session.begin():
+            connection = await session.connection()
+            statement = (_insert_once(connection.dialect.name, SeenToken, ["issuer", "jti"])
+                         .values(rows).returning(SeenToken.issuer, SeenToken.jti))
+            inserted = {(issuer, jti) for issuer, jti in await connection.execute(statement)}
+        return [first_at[(token.issuer, token.jti)] == index and (token.issuer, token.jti) in inserted
+                for index, token in enumerate(tokens)]
 
     async def purge(self, retention_days: int) -> dict[str, int]:
         """Delete audit and feedback rows older than the retention, and expired token ids."""
@@ -208,10 +229,10 @@ class Repository:
         }
 
 
-def _insert_once(dialect: str) -> Any:
-    """INSERT … ON CONFLICT (dedup_key) DO NOTHING, in the dialect's own words."""
+def _insert_once(dialect: str, table: Any, key: list[str]) -> Any:
+    """INSERT … ON CONFLICT (key) DO NOTHING, in the dialect's own words."""
     if dialect == "postgresql":
-        return postgresql.insert(Feedback).on_conflict_do_nothing(index_elements=["dedup_key"])
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=key)
     if dialect == "sqlite":
-        return sqlite.insert(Feedback).on_conflict_do_nothing(index_elements=["dedup_key"])
-    raise NotImplementedError(f"feedback storage supports SQLite and PostgreSQL, not {dialect}")
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=key)
+    raise NotImplementedError(f"storage supports SQLite and PostgreSQL, not {dialect}")

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from cds_service.storage.audit import AuditWriter
+from cds_service.storage.group_commit import AuditWriter
 from cds_service.storage.repository import CardRecord, EvaluationRecord
 from cds_service.storage.tables import Evaluation, IssuedCard
 from tests.builders import baclofen_order, hook_request

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import text, update
 
 from cds_service.storage.database import DatabaseNotReady, check_ready, create_engine, migrate, session_factory
-from cds_service.storage.repository import CardRecord, EvaluationRecord, FeedbackRecord, Repository
+from cds_service.storage.group_commit import SeenTokens
+from cds_service.storage.repository import CardRecord, EvaluationRecord, FeedbackRecord, Repository, SeenTokenRecord
 from cds_service.storage.tables import Evaluation, Feedback
 from tests.databases import migrated_database, postgres_or_skip
 
@@ -81,6 +82,30 @@ async def test_replayed_jti_is_refused_across_engines(backend_url: str) -> None:
         results = await asyncio.gather(*(a.remember_jti("https://ehr.example", "jti-2", expires) if i % 2 else
                                          b.remember_jti("https://ehr.example", "jti-2", expires) for i in range(8)))
         assert results.count(True) == 1
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_a_batch_of_token_ids_is_first_seen_once_each(backend_url: str, repository: Repository) -> None:
+    expires = datetime.now(UTC) + timedelta(minutes=5)
+    assert await repository.remember_jti("https://ehr.example", "seen", expires) is True
+    batch = [SeenTokenRecord("https://ehr.example", jti, expires)
+             for jti in ("new-1", "seen", "new-2", "new-1", "new-2", "new-3")]
+    assert await repository.remember_jtis(batch) == [True, False, True, False, False, True]
+    assert await repository.remember_jtis(batch[:1]) == [False]
+
+
+async def test_shared_transactions_let_one_replay_through_at_most(backend_url: str) -> None:
+    """Two processes, each with its group-commit writer, receive the same token ids at once."""
+    first, second = create_engine(backend_url), create_engine(backend_url)
+    expires = datetime.now(UTC) + timedelta(minutes=5)
+    try:
+        writers = [SeenTokens(Repository(session_factory(engine)).remember_jtis) for engine in (first, second)]
+        calls = [writers[i % 2].remember_jti("https://ehr.example", f"jti-{i % 10}", expires) for i in range(60)]
+        results = await asyncio.gather(*calls)
+        for jti in range(10):
+            assert [results[i] for i in range(60) if i % 10 == jti].count(True) == 1
     finally:
         await first.dispose()
         await second.dispose()

@@ -204,9 +204,9 @@ class Repository:
                 for (issuer, jti), index in first_at.items()]
         async with self._sessions() as session, session.begin():
             connection = await session.connection()
-            statement = (_insert_once(connection.dialect.name, SeenToken, ["issuer", "jti"])
-                         .values(rows).returning(SeenToken.issuer, SeenToken.jti))
-            inserted = {(issuer, jti) for issuer, jti in await connection.execute(statement)}
+            statement = _insert_once(connection.dialect.name, SeenToken, ["issuer", "jti"]).returning(
+                SeenToken.issuer, SeenToken.jti)  # rows as parameters: compiled once, then cached
+            inserted = {(issuer, jti) for issuer, jti in await connection.execute(statement, rows)}
         return [first_at[(token.issuer, token.jti)] == index and (token.issuer, token.jti) in inserted
                 for index, token in enumerate(tokens)]
 

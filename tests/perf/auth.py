@@ -1,14 +1,15 @@
 """What production authentication adds to every call, in process (no HTTP parser, no client).
 
-    python -m tests.perf.auth [--calls 2000]
+    python -m tests.perf.auth [--calls 2000] [--concurrency 1 8] [--database-url URL]
 
 The bench runs the service in sandbox mode (no JWT). In production every hook call, baclofen
 or not, carries a signed JWT: its signature is verified against the EHR's key and its `jti`
-is written to the replay store (one committed row). This drives the real app (SQLite replay
-store, JWKS from a file) with the bench's out-of-scope orders and reports, per call, the
-median wall time and the process CPU (the replay store's commit runs in the driver's thread)
-in sandbox mode and with ES384 and RS384 tokens, one call at a time and eight in flight (the
-replay store's writes then share transactions). Tokens are minted before the clock starts.
+is written to the replay store (one committed row). This drives the real app (JWKS from a
+file; SQLite files, or the PostgreSQL of `--database-url`) with the bench's out-of-scope
+orders and reports, per call, the median wall time and the process CPU (SQLite's driver runs
+in a thread of the process) in sandbox mode and with ES384 and RS384 tokens, one call at a
+time and eight in flight (the replay store's writes then share transactions). Tokens are
+minted before the clock starts.
 """
 
 from __future__ import annotations
@@ -92,8 +93,8 @@ async def measure(settings: Settings, key: SigningKey | None, calls: int, concur
     return {"wall_p50_us": round(statistics.median(walls), 1), "cpu_us": round(cpu_us, 1)}
 
 
-def settings_for(workdir: Path, key: SigningKey | None) -> Settings:
-    database = f"sqlite+aiosqlite:///{workdir / ('db-' + (key.alg if key else 'sandbox') + '.sqlite')}"
+def settings_for(workdir: Path, key: SigningKey | None, server: str | None = None) -> Settings:
+    database = server or f"sqlite+aiosqlite:///{workdir / ('db-' + (key.alg if key else 'sandbox') + '.sqlite')}"
     migrate(database)
     if key is None:
         return Settings(auth="off", database_url=database, public_url=PUBLIC)
@@ -107,13 +108,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Per-call cost of production authentication, in process.")
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--database-url", help="a PostgreSQL URL (postgresql+asyncpg://…) instead of SQLite files")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         workdir = Path(directory)
         print(f"{'out-of-scope call':<24}{'c':>4}{'wall p50 µs':>14}{'CPU µs per call':>18}")
         for label, key in (("sandbox (no JWT)", None), ("ES384 token", make_key("ES384")),
                            ("RS384 token", make_key("RS384"))):
-            settings = settings_for(workdir, key)
+            settings = settings_for(workdir, key, args.database_url)
             for concurrency in args.concurrency:
                 result = asyncio.run(measure(settings, key, args.calls, concurrency))
                 print(f"{label:<24}{concurrency:>4}{result['wall_p50_us']:>14}{result['cpu_us']:>18}", flush=True)

@@ -32,7 +32,7 @@ from cds_service.protocol.jwks import JwksCache
 from cds_service.protocol.middleware import GuardMiddleware
 from cds_service.settings import Settings, get_settings
 from cds_service.state import AppState
-from cds_service.storage.database import check_ready, create_engine, session_factory
+from cds_service.storage.database import check_ready, create_engine
 from cds_service.storage.group_commit import AuditWriter, SeenTokens
 from cds_service.storage.repository import Repository
 from cds_service.terminology import Terminology, install, load_configured
@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                max_overflow=settings.db_max_overflow)
         await check_ready(engine, settings.database_url)
         http = new_http_client()
-        repository = Repository(session_factory(engine))
+        repository = Repository(engine)
         verifier = None
         if settings.auth == "required":
             verifier = JwtVerifier(settings, JwksCache(settings, http), SeenTokens(repository.remember_jtis))

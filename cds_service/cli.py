@@ -208,7 +208,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _purge(args: argparse.Namespace) -> int:
-    from cds_service.storage.database import create_engine, session_factory
+    from cds_service.storage.database import create_engine
     from cds_service.storage.repository import Repository
 
     settings = get_settings()
@@ -217,7 +217,7 @@ def _purge(args: argparse.Namespace) -> int:
     async def run() -> dict[str, int]:
         engine = create_engine(settings.database_url)
         try:
-            return await Repository(session_factory(engine)).purge(days)
+            return await Repository(engine).purge(days)
         finally:
             await engine.dispose()
 

@@ -35,7 +35,7 @@ from jwt_helpers import (
 from cds_service.protocol.auth import AuthError, JwtVerifier, VerifiedClient, audience_for
 from cds_service.protocol.jwks import JwksCache
 from cds_service.settings import Settings, TrustedIssuer
-from cds_service.storage.database import create_engine, migrate, session_factory
+from cds_service.storage.database import create_engine, migrate
 from cds_service.storage.repository import Repository
 
 FILE_ISS = "https://ehr-file.example.org/"
@@ -953,7 +953,7 @@ async def test_control_characters_in_id_claims_are_a_401_on_every_database(
         await asyncio.to_thread(migrate, url)  # Alembic runs its own event loop
         engine = create_engine(url)
         try:
-            store = Repository(session_factory(engine))
+            store = Repository(engine)
             verifier = JwtVerifier(app_settings, JwksCache(app_settings, http_client, clock=mono), store,
                                    clock=lambda: NOW)
             claims = good_claims(**{claim: value})

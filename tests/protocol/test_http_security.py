@@ -290,7 +290,7 @@ async def test_replay_store_down_is_503_not_500(secure_app: Starlette, secure: h
 async def test_replay_store_on_a_closed_port_is_unavailable(es_key: SigningKey, tmp_path: Path) -> None:
     from cds_service.protocol.auth import JwtVerifier, ReplayCheckUnavailable
     from cds_service.protocol.jwks import JwksCache
-    from cds_service.storage.database import create_engine, session_factory
+    from cds_service.storage.database import create_engine
     from cds_service.storage.repository import Repository
 
     jwks = tmp_path / "jwks.json"
@@ -299,7 +299,7 @@ async def test_replay_store_on_a_closed_port_is_unavailable(es_key: SigningKey, 
     engine = create_engine("postgresql+asyncpg://cds:cds@127.0.0.1:9/cds")  # discard port: closed
     try:
         async with httpx.AsyncClient() as http:
-            verifier = JwtVerifier(settings, JwksCache(settings, http), Repository(session_factory(engine)))
+            verifier = JwtVerifier(settings, JwksCache(settings, http), Repository(engine))
             path = PUBLIC + "/cds-services/baclofen-rtu"
             with pytest.raises(ReplayCheckUnavailable):
                 await verifier.verify(bearer(mint(es_key, claims_for(ISSUER, path))), path)

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cds_service.storage.database import create_engine, migrate, session_factory
+from cds_service.storage.database import create_engine, migrate
 from cds_service.storage.repository import Repository
 from tests.builders import hook_request
 from tests.processes import serving
@@ -34,7 +34,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, subprocess.
 async def _count(url: str) -> int:
     engine = create_engine(url)
     try:
-        return await Repository(session_factory(engine)).count_feedback()
+        return await Repository(engine).count_feedback()
     finally:
         await engine.dispose()
 

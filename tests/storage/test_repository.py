@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text, update
 
-from cds_service.storage.database import DatabaseNotReady, check_ready, create_engine, migrate, session_factory
+from cds_service.storage.database import DatabaseNotReady, check_ready, create_engine, migrate
 from cds_service.storage.group_commit import SeenTokens
 from cds_service.storage.repository import CardRecord, EvaluationRecord, FeedbackRecord, Repository, SeenTokenRecord
 from cds_service.storage.tables import Evaluation, Feedback
@@ -27,7 +27,7 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
 @pytest.fixture
 async def repository(backend_url: str) -> AsyncIterator[Repository]:
     engine = create_engine(backend_url)
-    yield Repository(session_factory(engine))
+    yield Repository(engine)
     await engine.dispose()
 
 
@@ -75,7 +75,7 @@ async def test_replayed_jti_is_refused_across_engines(backend_url: str) -> None:
     first, second = create_engine(backend_url), create_engine(backend_url)
     expires = datetime.now(UTC) + timedelta(minutes=5)
     try:
-        a, b = Repository(session_factory(first)), Repository(session_factory(second))
+        a, b = Repository(first), Repository(second)
         assert await a.remember_jti("https://ehr.example", "jti-1", expires) is True
         assert await b.remember_jti("https://ehr.example", "jti-1", expires) is False
         assert await b.remember_jti("https://other.example", "jti-1", expires) is True
@@ -101,7 +101,7 @@ async def test_shared_transactions_let_one_replay_through_at_most(backend_url: s
     first, second = create_engine(backend_url), create_engine(backend_url)
     expires = datetime.now(UTC) + timedelta(minutes=5)
     try:
-        writers = [SeenTokens(Repository(session_factory(engine)).remember_jtis) for engine in (first, second)]
+        writers = [SeenTokens(Repository(engine).remember_jtis) for engine in (first, second)]
         calls = [writers[i % 2].remember_jti("https://ehr.example", f"jti-{i % 10}", expires) for i in range(60)]
         results = await asyncio.gather(*calls)
         for jti in range(10):
@@ -195,7 +195,7 @@ async def test_identical_feedback_is_stored_once_and_a_contradiction_is_a_new_ro
     card = str(uuid.uuid4())
     first, second = create_engine(backend_url), create_engine(backend_url)
     try:
-        a, b = Repository(session_factory(first)), Repository(session_factory(second))
+        a, b = Repository(first), Repository(second)
         await a.record_evaluation(_evaluation(card))
         stored = await a.record_feedback([_feedback(card), _feedback(card)])
         assert [item.repeated for item in stored] == [False, True]

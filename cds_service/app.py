@@ -16,7 +16,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -29,7 +28,7 @@ from cds_service.pipeline import Limits
 from cds_service.protocol import endpoints, openapi
 from cds_service.protocol.auth import JwtVerifier
 from cds_service.protocol.jwks import JwksCache
-from cds_service.protocol.middleware import GuardMiddleware
+from cds_service.protocol.middleware import BrowserCorsMiddleware, GuardMiddleware
 from cds_service.settings import Settings, get_settings
 from cds_service.state import AppState
 from cds_service.storage.database import check_ready, create_engine
@@ -127,7 +126,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     origins: list[str] = settings.cors_origins or (["*"] if settings.sandbox else [])
     if origins:  # outside the guard, so that its 413 and 503 carry the CORS headers too
         middleware.insert(0, Middleware(
-            CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+            BrowserCorsMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Accept-Language"], max_age=600))
     handlers: dict[Any, Any] = {HTTPException: _http_error, Exception: _server_error}
     return Starlette(routes=routes(), middleware=middleware, lifespan=lifespan,

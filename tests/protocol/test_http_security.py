@@ -115,6 +115,17 @@ async def test_cors_only_for_configured_origins(secure: httpx.AsyncClient) -> No
     assert "access-control-allow-origin" not in refused.headers
 
 
+async def test_cors_headers_only_for_browser_requests(secure: httpx.AsyncClient) -> None:
+    """A simple request from an allowed page gets its origin back; an EHR's server call (no
+    Origin) gets no CORS header at all."""
+    from_page = await secure.get("/healthz", headers={"Origin": "https://ehr.chu-exemple.fr"})
+    assert from_page.headers.get("access-control-allow-origin") == "https://ehr.chu-exemple.fr"
+    assert "origin" in from_page.headers.get("vary", "").lower()
+    from_server = await secure.get("/healthz")
+    assert not any(name.startswith("access-control-") for name in from_server.headers)
+    assert from_server.headers["x-content-type-options"] == "nosniff"
+
+
 def _identifying_strings(request: dict[str, Any]) -> set[str]:
     found: set[str] = {request["context"]["patientId"]}
     patient = (request.get("prefetch") or {}).get("patient") or {}

@@ -49,6 +49,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python -m tests.perf.bench
 	$(BIN)/python -m tests.perf.terminology
+	$(BIN)/python -m tests.perf.auth --calls 1000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(FHIRSERVER)/node_modules

@@ -1,9 +1,10 @@
 """From validated FHIR JSON to the `PatientContext` the rules read.
 
 Every resource that the rules use is validated first (`parsing`), then reduced to plain facts.
-The draft orders, and the current baclofen orders whose dosage the dose arithmetic reads, get
-the complete `fhir.resources` model; every other resource (conditions, observations, allergies,
-co-medications: hundreds in a long record) gets the lean check of the elements the rules read.
+The draft orders get the complete `fhir.resources` model (they are echoed back in suggestions);
+every other resource (current orders, conditions, observations, allergies, co-medications:
+hundreds in a long record) gets the lean check of the elements the rules read, and the dosage
+lines of current baclofen orders are read lean too (`fhir.dosage`).
 Observations with codes the rules never read are skipped unparsed: validating a thousand
 irrelevant vitals would only slow the clinician's click.
 """
@@ -24,13 +25,13 @@ from cds_service.clinical.context import (
     PatientContext,
     Sex,
 )
+from cds_service.fhir.dosage import LeanDosage, read_dosages
 from cds_service.fhir.parsing import (
     InvalidFhir,
     bundle_entries,
     check_depth,
     check_resource,
     parse_date,
-    parse_dosages,
     parse_resource,
 )
 from cds_service.fhir.prefetch import OBSERVATION_CODES
@@ -175,7 +176,7 @@ def medication_fact(
     dosages: tuple[Any, ...] | None = None,
 ) -> MedicationFact:
     """The fact of a MedicationRequest, with its dosages from `model` (its `fhir.resources`
-    model) or `dosages` (Dosage models). With neither (a co-medication, checked lean), the
+    model) or `dosages` (lean Dosage lines, `fhir.dosage`). With neither (a co-medication, checked lean), the
     dosages and the strength of its Medication are left out: only codes and dates are read."""
     with_dose = model is not None or dosages is not None
     codes = list(codes_of(resource.get("medicationCodeableConcept")))
@@ -345,7 +346,7 @@ def build_context(
 
     current: list[MedicationFact] = []
     baclofen = medication_logic.BaclofenMemo()
-    dosage_models: dict[bytes, Any] = {}
+    dosage_models: dict[bytes, LeanDosage] = {}
     for resource, where in med_resources:
         check_resource(resource, where, ("MedicationRequest", "MedicationStatement"))
         if resource["resourceType"] == "MedicationStatement":
@@ -354,9 +355,9 @@ def build_context(
         if resource.get("id") in draft_ids or resource.get("status") == "draft":
             continue
         fact = medication_fact(resource, None, medications, conditions_by_id, where)
-        if baclofen(fact):  # a possible current regimen: the dose arithmetic reads its Dosage models
+        if baclofen(fact):  # a possible current regimen: the dose arithmetic reads its dosage lines
             fact = medication_fact(resource, None, medications, conditions_by_id, where,
-                                   dosages=parse_dosages(resource, where, dosage_models))
+                                   dosages=read_dosages(resource, where, dosage_models))
         current.append(fact)
     current.extend(_statement_fact(resource, medications, where) for resource, where in statements)
 

@@ -53,7 +53,7 @@ def _model_class(resource_type: str) -> Any:
     return get_fhir_model_class(resource_type)
 
 
-def _describe(error: dict[str, Any]) -> str:
+def describe_error(error: dict[str, Any]) -> str:
     where = ".".join(str(part) for part in error.get("loc", ()) if part != "__root__")
     message = str(error.get("msg", "invalid"))
     return f"{where}: {message}" if where else message
@@ -72,7 +72,7 @@ def parse_resource(data: Any, location: str, expected: Collection[str] | None = 
     except ValidationError as exc:
         label = f"{location} ({resource_type}/{data.get('id', '?')})"
         errors = exc.errors(include_url=False, include_input=False)
-        raise InvalidFhir(label, _describe(dict(errors[0]))) from None
+        raise InvalidFhir(label, describe_error(dict(errors[0]))) from None
     except (ValueError, TypeError) as exc:  # validators of fhir.resources may raise these directly
         raise InvalidFhir(f"{location} ({resource_type})", str(exc)[:300]) from None
     except KeyError as exc:  # fhir.resources looks nested resource types up in its own table
@@ -120,44 +120,7 @@ def _within(value: Any, levels: int) -> bool:
     return True
 
 
-def parse_dosages(resource: dict[str, Any], location: str,
-                  memo: dict[bytes, Any] | None = None) -> tuple[Any, ...]:
-    """The `dosageInstruction` of an order as `fhir.resources` Dosage models (what the dose
-    arithmetic reads), without validating the rest of the order with fhir.resources.
-
-    `memo` (one per request): the models of the dosages already validated, by their JSON; a
-    history of renewals repeats the same dosage line on every order. The models are only read,
-    so orders with the same line can share one."""
-    dosages = resource.get("dosageInstruction")
-    if dosages is None:
-        return ()
-    label = f"{location} ({resource.get('resourceType')}/{resource.get('id', '?')})"
-    if not isinstance(dosages, list):
-        raise InvalidFhir(label, "dosageInstruction: must be an array")
-    model_class = _model_class("Dosage")
-    models = []
-    for index, dosage in enumerate(dosages):
-        key = _memo_key(dosage) if memo is not None else None
-        if key is not None and memo is not None and key in memo:
-            models.append(memo[key])
-            continue
-        try:
-            model = model_class.model_validate(dosage)
-        except ValidationError as exc:
-            error: dict[str, Any] = dict(exc.errors(include_url=False, include_input=False)[0])
-            error["loc"] = ("dosageInstruction", index, *tuple(error.get("loc") or ()))
-            raise InvalidFhir(label, _describe(error)) from None
-        except (ValueError, TypeError) as exc:
-            raise InvalidFhir(label, f"dosageInstruction.{index}: {str(exc)[:300]}") from None
-        except RecursionError:
-            raise InvalidFhir(label, f"dosageInstruction.{index}: {TOO_DEEP}") from None
-        if key is not None and memo is not None:
-            memo[key] = model
-        models.append(model)
-    return tuple(models)
-
-
-def _memo_key(value: Any) -> bytes | None:
+def memo_key(value: Any) -> bytes | None:
     """The JSON of a value as a memo key; None for what orjson cannot encode (not memoised)."""
     try:
         return orjson.dumps(value)
@@ -215,10 +178,10 @@ DateTime = Annotated[str, AfterValidator(_temporal("dateTime", _DATETIME,
 Instant = Annotated[str, AfterValidator(_temporal("instant", _INSTANT, "YYYY-MM-DDThh:mm:ss+zz:zz"))]
 Decimal = Annotated[Any, PlainValidator(_decimal)]
 
-_STRICT = ConfigDict(strict=True, allow_inf_nan=False)
+STRICT = ConfigDict(strict=True, allow_inf_nan=False)
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class Coding(TypedDict, total=False):
     system: Uri
     version: String
@@ -227,20 +190,20 @@ class Coding(TypedDict, total=False):
     userSelected: bool
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class CodeableConcept(TypedDict, total=False):
     coding: list[Coding]
     text: String
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class Reference(TypedDict, total=False):
     reference: String
     type: Uri
     display: String
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class Quantity(TypedDict, total=False):
     value: Decimal
     comparator: Code
@@ -249,35 +212,35 @@ class Quantity(TypedDict, total=False):
     code: Code
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class Range(TypedDict, total=False):
     low: Quantity
     high: Quantity
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class Ratio(TypedDict, total=False):
     numerator: Quantity
     denominator: Quantity
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class Period(TypedDict, total=False):
     start: DateTime
     end: DateTime
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class TimingRepeat(TypedDict, total=False):
     boundsPeriod: Period
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class Timing(TypedDict, total=False):
     repeat: TimingRepeat
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class DosageRead(TypedDict, total=False):
     """What the lean path reads of a Dosage: the route and the end of its bounds."""
 
@@ -285,19 +248,19 @@ class DosageRead(TypedDict, total=False):
     timing: Timing
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class DispenseRequest(TypedDict, total=False):
     validityPeriod: Period
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class PatientRead(TypedDict, total=False):
     id: Id
     gender: Code
     birthDate: FhirDate
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class ConditionRead(TypedDict, total=False):
     id: Id
     clinicalStatus: CodeableConcept
@@ -313,7 +276,7 @@ class ConditionRead(TypedDict, total=False):
     abatementString: String
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class ObservationRead(TypedDict, total=False):
     id: Id
     status: Required[Code]
@@ -328,13 +291,13 @@ class ObservationRead(TypedDict, total=False):
     valueBoolean: bool
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class AllergyReaction(TypedDict, total=False):
     substance: CodeableConcept
     manifestation: Required[list[CodeableConcept]]
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class AllergyIntoleranceRead(TypedDict, total=False):
     id: Id
     clinicalStatus: CodeableConcept
@@ -344,7 +307,7 @@ class AllergyIntoleranceRead(TypedDict, total=False):
     reaction: list[AllergyReaction]
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class MedicationRequestRead(TypedDict, total=False):
     id: Id
     status: Required[Code]
@@ -359,7 +322,7 @@ class MedicationRequestRead(TypedDict, total=False):
     dispenseRequest: DispenseRequest
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class MedicationStatementRead(TypedDict, total=False):
     id: Id
     status: Required[Code]
@@ -369,14 +332,14 @@ class MedicationStatementRead(TypedDict, total=False):
     dateAsserted: DateTime
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class MedicationIngredient(TypedDict, total=False):
     itemCodeableConcept: CodeableConcept
     itemReference: Reference
     strength: Ratio
 
 
-@with_config(_STRICT)
+@with_config(STRICT)
 class MedicationRead(TypedDict, total=False):
     id: Id
     code: CodeableConcept
@@ -447,7 +410,7 @@ def check_resource(data: Any, location: str, expected: Collection[str]) -> None:
         adapter.validate_python(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
-        raise InvalidFhir(label, _describe(dict(errors[0]))) from None
+        raise InvalidFhir(label, describe_error(dict(errors[0]))) from None
     problem = _check_choices(data, resource_type)
     if problem is not None:
         raise InvalidFhir(label, problem)

@@ -149,7 +149,7 @@ class LeanRepeat:
     frequencyMax: int | None
     period: Number | None
     periodUnit: str | None
-    timeOfDay: list[time] | None
+    timeOfDay: list[time | str] | None
     when: list[str] | None
 
 
@@ -245,7 +245,17 @@ def _date_time(value: str | None) -> date | datetime | str | None:
         return value
     if len(value) == 10:
         return date.fromisoformat(value)
-    return datetime.fromisoformat(value)
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:  # a leap second (…:60) is valid FHIR; fhir_core keeps it as text too
+        return value
+
+
+def _time_of_day(value: str) -> time | str:
+    try:
+        return time.fromisoformat(value)
+    except ValueError:  # 23:59:60, kept as text as fhir_core does
+        return value
 
 
 def _repeat(data: dict[str, Any] | None) -> LeanRepeat | None:
@@ -263,7 +273,7 @@ def _repeat(data: dict[str, Any] | None) -> LeanRepeat | None:
         frequencyMax=data.get("frequencyMax"),
         period=_number(data.get("period")),
         periodUnit=data.get("periodUnit"),
-        timeOfDay=None if times is None else [time.fromisoformat(value) for value in times],
+        timeOfDay=None if times is None else [_time_of_day(value) for value in times],
         when=data.get("when"),
     )
 

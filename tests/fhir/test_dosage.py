@@ -105,7 +105,8 @@ def _quantity(units: list[str]) -> st.SearchStrategy[dict[str, Any]]:
 
 UNITS = ["mg", "g", "ug", "mL", "comprimé", "{tbl}", "TAB", "tablet", "1", "kg", "d"]
 DATES = st.sampled_from(["2026", "2026-03", "2026-03-10", "2026-03-10T08:00:00+01:00", "2026-03-31T00:00:00Z",
-                         "2026-02-28T23:59:59.5-05:00", "2025-12-31"])
+                         "2026-02-28T23:59:59.5-05:00", "2025-12-31", "2026-06-30T23:59:60Z",
+                         "2026-03-10T08:00:00.1234567+01:00"])
 REPEAT = st.fixed_dictionaries(
     {},
     optional={
@@ -115,7 +116,8 @@ REPEAT = st.fixed_dictionaries(
         "periodUnit": st.sampled_from(["d", "h", "wk", "mo", "min", "a", "s"]),
         "when": st.lists(st.sampled_from(["MORN", "NOON", "EVE", "NIGHT", "ACM", "PCM", "HS", "C", "CM", "WAKE"]),
                          max_size=4),
-        "timeOfDay": st.lists(st.sampled_from(["08:00:00", "12:30:00", "20:00:00", "22:15:30"]), max_size=3),
+        "timeOfDay": st.lists(st.sampled_from(["08:00:00", "12:30:00", "20:00:00", "22:15:30", "23:59:60",
+                                               "08:00:00.1234567"]), max_size=3),
         "count": st.integers(1, 90),
         "boundsDuration": _quantity(["d", "wk", "mo", "h", "a"]),
         "boundsPeriod": st.fixed_dictionaries({}, optional={"start": DATES, "end": DATES}),

@@ -41,7 +41,7 @@ from cds_service.protocol.errors import ApiError, from_validation
 from cds_service.protocol.feedback import check_against_issued
 from cds_service.protocol.language import negotiate
 from cds_service.protocol.middleware import DEADLINE
-from cds_service.protocol.models import FeedbackRequest, HookRequest
+from cds_service.protocol.models import PREFETCH, FeedbackRequest, HookRequest
 from cds_service.state import AppState
 from cds_service.storage.repository import CardRecord, EvaluationRecord, FeedbackRecord
 
@@ -189,13 +189,15 @@ async def _read_hook_request(request: Request, state: AppState, service_id: str)
 
 
 def _with_prefetch(hook_request: HookRequest, body: HookBody) -> HookRequest:
-    """The call with its prefetch decoded and validated: only for a baclofen order."""
+    """The call with its prefetch decoded and validated: only for a baclofen order (the other
+    members were validated already)."""
     if body.prefetch is None:
         return hook_request
     try:
-        return HookRequest.model_validate({**body.members, "prefetch": body.decoded_prefetch()})
+        prefetch = PREFETCH.validate_python(body.decoded_prefetch())
     except ValidationError as exc:
-        raise from_validation(exc) from None
+        raise from_validation(exc, "prefetch") from None
+    return hook_request.model_copy(update={"prefetch": prefetch})
 
 
 def _in_scope(hook_request: HookRequest, limits: Limits) -> bool:

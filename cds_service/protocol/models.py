@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 JsonObject = dict[str, Any]
 
@@ -64,13 +64,16 @@ class OrderContext(WireModel):
         return value
 
 
+Prefetch = dict[str, JsonObject | None]
+
+
 class HookRequest(WireModel):
     hook: Text = Field(min_length=1, max_length=128)
     hookInstance: Text = Field(min_length=1, max_length=128)
     fhirServer: Text | None = Field(default=None, max_length=2048)
     fhirAuthorization: FhirAuthorization | None = None
     context: OrderContext
-    prefetch: dict[str, JsonObject | None] | None = None
+    prefetch: Prefetch | None = None
 
     @field_validator("fhirServer")
     @classmethod
@@ -78,6 +81,10 @@ class HookRequest(WireModel):
         if value is not None and not value.startswith(("https://", "http://")):
             raise ValueError("fhirServer must be an http(s) URL")
         return value
+
+
+#: the `prefetch` member alone, validated as `HookRequest` would (it arrives later: `protocol.body`)
+PREFETCH: TypeAdapter[Prefetch | None] = TypeAdapter(Prefetch | None)
 
 
 class Source(WireModel):

@@ -18,6 +18,7 @@ from datetime import date, datetime, time
 from decimal import Decimal as Number
 from typing import Annotated, Any
 
+import orjson
 from pydantic import AfterValidator, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
@@ -33,7 +34,6 @@ from cds_service.fhir.parsing import (
     Range,
     String,
     describe_error,
-    memo_key,
 )
 
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?$")
@@ -278,6 +278,14 @@ def _repeat(data: dict[str, Any] | None) -> LeanRepeat | None:
     )
 
 
+def _memo_key(value: Any) -> bytes | None:
+    """The JSON of a line as a memo key; None for what orjson cannot encode (not memoised)."""
+    try:
+        return orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+
+
 def read_dosages(resource: dict[str, Any], location: str,
                  memo: dict[bytes, LeanDosage] | None = None) -> tuple[LeanDosage, ...]:
     """The `dosageInstruction` of an order, read lean. `memo` (one per request): the lines
@@ -290,7 +298,7 @@ def read_dosages(resource: dict[str, Any], location: str,
         raise InvalidFhir(label, "dosageInstruction: must be an array")
     lines = []
     for index, dosage in enumerate(dosages):
-        key = memo_key(dosage) if memo is not None else None
+        key = _memo_key(dosage) if memo is not None else None
         if key is not None and memo is not None and key in memo:
             lines.append(memo[key])
             continue

@@ -25,7 +25,6 @@ from datetime import date
 from functools import cache
 from typing import Annotated, Any, Required
 
-import orjson
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import (
     AfterValidator,
@@ -119,13 +118,6 @@ def _within(value: Any, levels: int) -> bool:
             return False
     return True
 
-
-def memo_key(value: Any) -> bytes | None:
-    """The JSON of a value as a memo key; None for what orjson cannot encode (not memoised)."""
-    try:
-        return orjson.dumps(value)
-    except (orjson.JSONEncodeError, TypeError):
-        return None
 
 
 # --- lean validation -----------------------------------------------------------------------

@@ -291,6 +291,9 @@ def _plan_link(evaluation: OrderEvaluation, request: CardRequest, finding: Findi
     }
 
 
+_PLANNED = frozenset(("plan-next-dose", *CONTRAINDICATION_CODES, "dose-over-max"))  # cards that link a plan
+
+
 def _card(
     position: int,
     findings: list[Finding],
@@ -357,8 +360,10 @@ def _card(
         links.append({"label": finish(profile.label("link_register", lang), lang), "url": profile.register_url,
                       "type": "absolute"})
     for finding in findings:
+        if finding.code not in _PLANNED:
+            continue
         plan = _plan_link(evaluation, request, finding)
-        if plan is not None and finding.code in ("plan-next-dose", *CONTRAINDICATION_CODES, "dose-over-max"):
+        if plan is not None:
             links.append(plan)
             break
     if links:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from fhir.resources.R4B.dosage import Dosage
-    from fhir.resources.R4B.medicationrequest import MedicationRequest
 
 Sex = Literal["female", "male", "other", "unknown"]
 
@@ -82,7 +81,6 @@ class MedicationFact:
     strength_mg: float | None = None
     reason_codes: tuple[Code, ...] = ()
     reason_conditions: tuple[ConditionFact, ...] = ()
-    resource: MedicationRequest | None = None
     end: date | None = None
     raw: Mapping[str, Any] | None = None
 

@@ -26,6 +26,7 @@ from cds_service.clinical.context import (
     Sex,
 )
 from cds_service.fhir.dosage import LeanDosage, read_dosages
+from cds_service.fhir.drafts import closed_check
 from cds_service.fhir.parsing import (
     InvalidFhir,
     bundle_entries,
@@ -225,7 +226,6 @@ def medication_fact(
         strength_mg=strength,
         reason_codes=tuple(reasons),
         reason_conditions=tuple(reason_conditions),
-        resource=model,
         end=max(known_ends) if known_ends else parse_date(validity.get("end")),
         raw=resource,
     )
@@ -329,6 +329,7 @@ def build_context(
         else:
             draft_resources.append((resource, where))
 
+    dosage_models: dict[bytes, LeanDosage] = {}
     drafts: list[MedicationFact] = []
     draft_ids: set[str] = set()
     seen: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
@@ -336,9 +337,12 @@ def build_context(
         if _repeated_draft(resource, where, seen):
             continue
         check_depth(resource, where)  # a draft is echoed back in the `update` suggestion
-        model = parse_resource(resource, where)
+        # Validated completely: by the closed schema when it knows every element, else (and for
+        # the error's wording) by fhir.resources, whose model then gives the dosage lines.
+        model = None if closed_check(resource) else parse_resource(resource, where)
         if resource["resourceType"] == "MedicationRequest":
-            fact = medication_fact(resource, model, medications, conditions_by_id, where)
+            lean = read_dosages(resource, where, dosage_models) if model is None else None
+            fact = medication_fact(resource, model, medications, conditions_by_id, where, dosages=lean)
             _check_evaluation_year(fact, where)
             drafts.append(fact)
             if fact.id:
@@ -346,7 +350,6 @@ def build_context(
 
     current: list[MedicationFact] = []
     baclofen = medication_logic.BaclofenMemo()
-    dosage_models: dict[bytes, LeanDosage] = {}
     for resource, where in med_resources:
         check_resource(resource, where, ("MedicationRequest", "MedicationStatement"))
         if resource["resourceType"] == "MedicationStatement":

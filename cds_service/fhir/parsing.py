@@ -372,7 +372,7 @@ _CHOICE_OF: dict[str, dict[str, str]] = {
 }
 
 
-def _check_choices(data: dict[str, Any], resource_type: str) -> str | None:
+def choice_problem(data: dict[str, Any], resource_type: str) -> str | None:
     """One pass over the resource's keys (this runs for every resource of a large record)."""
     choice_of = _CHOICE_OF.get(resource_type)
     if choice_of is None:
@@ -403,7 +403,7 @@ def check_resource(data: Any, location: str, expected: Collection[str]) -> None:
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         raise InvalidFhir(label, describe_error(dict(errors[0]))) from None
-    problem = _check_choices(data, resource_type)
+    problem = choice_problem(data, resource_type)
     if problem is not None:
         raise InvalidFhir(label, problem)
 

@@ -1,13 +1,14 @@
-"""The Dosage lines of current baclofen orders, read by the fields the dose arithmetic uses.
+"""The Dosage lines of baclofen orders, read by the fields the dose arithmetic uses.
 
-Drafts are validated completely with `fhir.resources` (they are echoed back in suggestions);
-the patient's current orders, like the rest of the prefetch, are checked for the fields the
-rules read (`fhir.parsing.check_resource`). Their Dosage lines were the exception: a
-`fhir.resources` Dosage model per line cost ~0.1 ms, 7 % of an evaluation. This reads the same
-elements into plain frozen dataclasses with the attribute names and the Python types of those
-models (Decimal numbers, `date`/`datetime` for full dates, the partial ones as text, `time`),
-so that `clinical.dose` reads either; `tests/fhir/test_dosage.py` checks that every dosage of
-the fixtures, and generated ones, give the same daily regimen both ways.
+Drafts are validated completely (they are echoed back in suggestions: `fhir.drafts`), then
+their lines read here, or from their `fhir.resources` model when only `fhir.resources` knows
+them. The patient's current orders, like the rest of the prefetch, are checked for the fields
+the rules read (`fhir.parsing.check_resource`), and their lines read here: a `fhir.resources`
+Dosage model per line cost ~0.1 ms, 7 % of an evaluation. This reads the same elements into
+plain frozen dataclasses with the attribute names and the Python types of those models
+(Decimal numbers, `date`/`datetime` for full dates, the partial ones as text, `time`), so that
+`clinical.dose` reads either; `tests/fhir/test_dosage.py` checks that every dosage of the
+fixtures, and generated ones, give the same daily regimen both ways.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ field, e.g. `prefetch.conditions.entry[3].resource (Condition/c7): clinicalStatu
 Two depths, because full `fhir.resources` validation costs 40-150 µs a resource (Python
 validators in fhir_core) and a real record holds hundreds of resources:
 
-* `parse_resource`: the complete `fhir.resources` (R4B) model, for what the rules read as a
-  model: the draft orders, and the baclofen orders and Medications whose dosage and strength
-  the dose arithmetic reads.
+* `parse_resource`: the complete `fhir.resources` (R4B) model: for the Medications whose
+  strength the dose arithmetic reads, and for the draft orders that `fhir.drafts`' closed
+  schema (complete too, and faster) does not know.
 * `check_resource`: a lean pydantic-core schema of the elements the rules read from every other
   resource (codes, statuses, dates, values, references), with the FHIR primitive rules that
   fhir_core applies (regexes, real calendar dates, finite decimals, no nulls, required elements,

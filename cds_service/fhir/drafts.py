@@ -19,8 +19,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Required
 
-from annotated_types import Ge, Le
-from pydantic import ConfigDict, StringConstraints, TypeAdapter, ValidationError, with_config
+from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
 from cds_service.fhir.dosage import Time
@@ -31,9 +30,9 @@ CLOSED = ConfigDict(strict=True, allow_inf_nan=False, extra="forbid")
 # Stricter than fhir_core where it is lenient: an id of FHIR's 64 characters (fhir_core allows
 # 255), integers within FHIR's 32 bits.
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-.]{1,64}$")]
-Integer = Annotated[int, Ge(-(2**31)), Le(2**31 - 1)]
-PositiveInt = Annotated[int, Ge(1), Le(2**31 - 1)]
-UnsignedInt = Annotated[int, Ge(0), Le(2**31 - 1)]
+Integer = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+PositiveInt = Annotated[int, Field(ge=1, le=2**31 - 1)]
+UnsignedInt = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 @with_config(CLOSED)

@@ -1,10 +1,11 @@
 """From validated FHIR JSON to the `PatientContext` the rules read.
 
 Every resource that the rules use is validated first (`parsing`), then reduced to plain facts.
-The draft orders get the complete `fhir.resources` model (they are echoed back in suggestions);
-every other resource (current orders, conditions, observations, allergies, co-medications:
-hundreds in a long record) gets the lean check of the elements the rules read, and the dosage
-lines of current baclofen orders are read lean too (`fhir.dosage`).
+The draft orders are validated completely (they are echoed back in suggestions): by the closed
+schema of `fhir.drafts`, else by their `fhir.resources` model. Every other resource (current
+orders, conditions, observations, allergies, co-medications: hundreds in a long record) gets
+the lean check of the elements the rules read, and the dosage lines of current baclofen orders
+are read lean too (`fhir.dosage`).
 Observations with codes the rules never read are skipped unparsed: validating a thousand
 irrelevant vitals would only slow the clinician's click.
 """
@@ -25,7 +26,7 @@ from cds_service.clinical.context import (
     PatientContext,
     Sex,
 )
-from cds_service.fhir.dosage import LeanDosage, read_dosages
+from cds_service.fhir.dosage import LeanDosage, lean_dosage, read_dosages
 from cds_service.fhir.drafts import closed_check
 from cds_service.fhir.parsing import (
     InvalidFhir,
@@ -177,8 +178,9 @@ def medication_fact(
     dosages: tuple[Any, ...] | None = None,
 ) -> MedicationFact:
     """The fact of a MedicationRequest, with its dosages from `model` (its `fhir.resources`
-    model) or `dosages` (lean Dosage lines, `fhir.dosage`). With neither (a co-medication, checked lean), the
-    dosages and the strength of its Medication are left out: only codes and dates are read."""
+    model) or `dosages` (lean Dosage lines, `fhir.dosage`). With neither (a co-medication,
+    checked lean), the dosages and the strength of its Medication are left out: only codes and
+    dates are read."""
     with_dose = model is not None or dosages is not None
     codes = list(codes_of(resource.get("medicationCodeableConcept")))
     text = _text(resource.get("medicationCodeableConcept"))
@@ -329,7 +331,6 @@ def build_context(
         else:
             draft_resources.append((resource, where))
 
-    dosage_models: dict[bytes, LeanDosage] = {}
     drafts: list[MedicationFact] = []
     draft_ids: set[str] = set()
     seen: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
@@ -341,8 +342,9 @@ def build_context(
         # the error's wording) by fhir.resources, whose model then gives the dosage lines.
         model = None if closed_check(resource) else parse_resource(resource, where)
         if resource["resourceType"] == "MedicationRequest":
-            lean = read_dosages(resource, where, dosage_models) if model is None else None
-            fact = medication_fact(resource, model, medications, conditions_by_id, where, dosages=lean)
+            lines = None if model is not None else tuple(
+                lean_dosage(line) for line in resource.get("dosageInstruction") or ())
+            fact = medication_fact(resource, model, medications, conditions_by_id, where, dosages=lines)
             _check_evaluation_year(fact, where)
             drafts.append(fact)
             if fact.id:
@@ -350,6 +352,7 @@ def build_context(
 
     current: list[MedicationFact] = []
     baclofen = medication_logic.BaclofenMemo()
+    dosage_memo: dict[bytes, LeanDosage] = {}
     for resource, where in med_resources:
         check_resource(resource, where, ("MedicationRequest", "MedicationStatement"))
         if resource["resourceType"] == "MedicationStatement":
@@ -360,7 +363,7 @@ def build_context(
         fact = medication_fact(resource, None, medications, conditions_by_id, where)
         if baclofen(fact):  # a possible current regimen: the dose arithmetic reads its dosage lines
             fact = medication_fact(resource, None, medications, conditions_by_id, where,
-                                   dosages=read_dosages(resource, where, dosage_models))
+                                   dosages=read_dosages(resource, where, dosage_memo))
         current.append(fact)
     current.extend(_statement_fact(resource, medications, where) for resource, where in statements)
 

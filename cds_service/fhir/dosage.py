@@ -29,11 +29,14 @@ from cds_service.fhir.parsing import (
     CodeableConcept,
     DateTime,
     Decimal,
+    Integer,
     InvalidFhir,
     Period,
+    PositiveInt,
     Quantity,
     Range,
     String,
+    UnsignedInt,
     describe_error,
 )
 
@@ -49,53 +52,56 @@ def _time(value: str) -> str:
 Time = Annotated[str, AfterValidator(_time)]
 
 
-@with_config(STRICT)
-class _Repeat(TypedDict, total=False):
+class Repeat(TypedDict, total=False):
     boundsDuration: Quantity
     boundsRange: Range
     boundsPeriod: Period
-    count: int
-    countMax: int
+    count: PositiveInt
+    countMax: PositiveInt
     duration: Decimal
     durationMax: Decimal
     durationUnit: Code
-    frequency: int
-    frequencyMax: int
+    frequency: PositiveInt
+    frequencyMax: PositiveInt
     period: Decimal
     periodMax: Decimal
     periodUnit: Code
     dayOfWeek: list[Code]
     timeOfDay: list[Time]
     when: list[Code]
-    offset: int
+    offset: UnsignedInt
 
 
-@with_config(STRICT)
-class _Timing(TypedDict, total=False):
+class Timing(TypedDict, total=False):
     event: list[DateTime]
-    repeat: _Repeat
+    repeat: Repeat
     code: CodeableConcept
 
 
-@with_config(STRICT)
-class _DoseAndRate(TypedDict, total=False):
+class DoseAndRate(TypedDict, total=False):
     type: CodeableConcept
     doseRange: Range
     doseQuantity: Quantity
 
 
-@with_config(STRICT)
-class _Dosage(TypedDict, total=False):
-    sequence: int
+class Dosage(TypedDict, total=False):
+    """The elements of a Dosage line the service knows (no config: see `fhir.parsing`)."""
+
+    sequence: Integer
     text: String
-    timing: _Timing
+    timing: Timing
     asNeededBoolean: bool
     asNeededCodeableConcept: CodeableConcept
     route: CodeableConcept
-    doseAndRate: list[_DoseAndRate]
+    doseAndRate: list[DoseAndRate]
 
 
-_CHECK = TypeAdapter(_Dosage)
+@with_config(STRICT)
+class _LeanDosage(Dosage):
+    """A line on its own, as the lean checks read: strict, other elements not looked at."""
+
+
+_CHECK = TypeAdapter(_LeanDosage)
 _CHOICES = {
     "asNeeded[x]": ("asNeededBoolean", "asNeededCodeableConcept"),
     "bounds[x]": ("boundsDuration", "boundsRange", "boundsPeriod"),
@@ -185,9 +191,14 @@ def read_dosage(data: Any, label: str, index: int) -> LeanDosage:
         error: dict[str, Any] = dict(exc.errors(include_url=False, include_input=False)[0])
         error["loc"] = ("dosageInstruction", index, *tuple(error.get("loc") or ()))
         raise InvalidFhir(label, describe_error(error)) from None
-    problem = _choice_problem(data)
+    problem = choice_problem(data)
     if problem is not None:
         raise InvalidFhir(label, f"dosageInstruction.{index}.{problem}")
+    return lean_dosage(data)
+
+
+def lean_dosage(data: dict[str, Any]) -> LeanDosage:
+    """A line already checked (by `read_dosage`, or with its draft by `fhir.drafts`), as read."""
     timing = data.get("timing")
     return LeanDosage(
         sequence=data.get("sequence"),
@@ -203,7 +214,8 @@ def read_dosage(data: Any, label: str, index: int) -> LeanDosage:
     )
 
 
-def _choice_problem(data: dict[str, Any]) -> str | None:
+def choice_problem(data: dict[str, Any]) -> str | None:
+    """Two values of one choice type (`dose[x]`...) in a line, its repeat or a doseAndRate."""
     repeat = (data.get("timing") or {}).get("repeat") or {}
     places: list[tuple[str, dict[str, Any]]] = [("", data), ("timing.repeat.", repeat)]
     places += [(f"doseAndRate.{i}.", entry) for i, entry in enumerate(data.get("doseAndRate") or [])]

@@ -29,6 +29,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import (
     AfterValidator,
     ConfigDict,
+    Field,
     PlainValidator,
     StringConstraints,
     TypeAdapter,
@@ -170,10 +171,17 @@ DateTime = Annotated[str, AfterValidator(_temporal("dateTime", _DATETIME,
 Instant = Annotated[str, AfterValidator(_temporal("instant", _INSTANT, "YYYY-MM-DDThh:mm:ss+zz:zz"))]
 Decimal = Annotated[Any, PlainValidator(_decimal)]
 
+Integer = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]  # FHIR's 32 bits, as fhir_core bounds them
+PositiveInt = Annotated[int, Field(ge=1, le=2**31 - 1)]
+UnsignedInt = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+# The data types below carry no config of their own: they take the one of the resource that
+# holds them (pydantic passes a TypedDict's config on to nested TypedDicts without one). The
+# lean checks are strict and open (`STRICT`: elements the rules do not read are not looked at);
+# the drafts' schema is strict and closed (`fhir.drafts`), over the same data types.
 STRICT = ConfigDict(strict=True, allow_inf_nan=False)
 
 
-@with_config(STRICT)
 class Coding(TypedDict, total=False):
     system: Uri
     version: String
@@ -182,20 +190,17 @@ class Coding(TypedDict, total=False):
     userSelected: bool
 
 
-@with_config(STRICT)
 class CodeableConcept(TypedDict, total=False):
     coding: list[Coding]
     text: String
 
 
-@with_config(STRICT)
 class Reference(TypedDict, total=False):
     reference: String
     type: Uri
     display: String
 
 
-@with_config(STRICT)
 class Quantity(TypedDict, total=False):
     value: Decimal
     comparator: Code
@@ -204,35 +209,29 @@ class Quantity(TypedDict, total=False):
     code: Code
 
 
-@with_config(STRICT)
 class Range(TypedDict, total=False):
     low: Quantity
     high: Quantity
 
 
-@with_config(STRICT)
 class Ratio(TypedDict, total=False):
     numerator: Quantity
     denominator: Quantity
 
 
-@with_config(STRICT)
 class Period(TypedDict, total=False):
     start: DateTime
     end: DateTime
 
 
-@with_config(STRICT)
 class TimingRepeat(TypedDict, total=False):
     boundsPeriod: Period
 
 
-@with_config(STRICT)
 class Timing(TypedDict, total=False):
     repeat: TimingRepeat
 
 
-@with_config(STRICT)
 class DosageRead(TypedDict, total=False):
     """What the lean path reads of a Dosage: the route and the end of its bounds."""
 
@@ -240,7 +239,6 @@ class DosageRead(TypedDict, total=False):
     timing: Timing
 
 
-@with_config(STRICT)
 class DispenseRequest(TypedDict, total=False):
     validityPeriod: Period
 
@@ -283,7 +281,6 @@ class ObservationRead(TypedDict, total=False):
     valueBoolean: bool
 
 
-@with_config(STRICT)
 class AllergyReaction(TypedDict, total=False):
     substance: CodeableConcept
     manifestation: Required[list[CodeableConcept]]
@@ -324,7 +321,6 @@ class MedicationStatementRead(TypedDict, total=False):
     dateAsserted: DateTime
 
 
-@with_config(STRICT)
 class MedicationIngredient(TypedDict, total=False):
     itemCodeableConcept: CodeableConcept
     itemReference: Reference

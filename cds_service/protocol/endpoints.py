@@ -41,7 +41,7 @@ from cds_service.protocol.errors import ApiError, from_validation
 from cds_service.protocol.feedback import check_against_issued
 from cds_service.protocol.language import negotiate
 from cds_service.protocol.middleware import DEADLINE
-from cds_service.protocol.models import PREFETCH, FeedbackRequest, HookRequest
+from cds_service.protocol.models import PREFETCH, FeedbackRequest, HookRequest, ServiceDefinition
 from cds_service.state import AppState
 from cds_service.storage.repository import CardRecord, EvaluationRecord, FeedbackRecord
 
@@ -94,7 +94,7 @@ async def get_discovery(request: Request) -> Response:
     return OrjsonResponse(discovery(state.profile, state.settings.fhir_page_size).model_dump(exclude_none=True))
 
 
-def _service(service_id: str) -> Any:
+def _service(service_id: str) -> ServiceDefinition:
     service = SERVICES.get(service_id)
     if service is None:
         raise ApiError(404, "unknown-service", f"no CDS service with id {service_id!r}", "id")
@@ -115,18 +115,20 @@ async def post_hook(request: Request) -> Response:
     state = state_of(request)
     deadline: float | None = request.scope.get(DEADLINE)
     reserve = _reserve(state.settings.request_timeout_seconds)
+    service: ServiceDefinition | None = None
     hook_request: HookRequest | None = None
     outcome_record: EvaluationRecord | None = None
     status = 200
     try:
-        hook_request, body = await _read_hook_request(request, state, service_id)
+        service = _service(service_id)
+        hook_request, body = await _read_hook_request(request, state, service)
         if not _in_scope(hook_request, state.limits):  # counted, not audited: most orders are not baclofen
             metrics.count_out_of_scope(service_id)
             response: Response = Response(NO_CARDS, media_type="application/json")
         else:
             hook_request = _with_prefetch(hook_request, body)
             async with asyncio.timeout_at(None if deadline is None else deadline - 2 * reserve):
-                response, outcome_record = await _evaluate(request, state, hook_request, service_id, started)
+                response, outcome_record = await _evaluate(request, state, hook_request, service, started)
     except ApiError as error:
         status = error.status
         response = error_response(error)
@@ -134,9 +136,9 @@ async def post_hook(request: Request) -> Response:
         # answered here, before the guard's backstop, so the 503 is counted and audited
         status = 503
         response = error_response(ApiError(503, "timeout", "request timed out"))
-        if hook_request is not None:
+        if service is not None and hook_request is not None:
             log(logger, logging.WARNING, "hook timed out", service=service_id)
-            outcome_record = _record(state, hook_request, service_id, [], 503, started)
+            outcome_record = _record(state, hook_request, service, [], 503, started)
     elapsed = time.perf_counter() - started
     label = service_id if service_id in SERVICES else "unknown"
     metrics.count_request(label, status, elapsed)
@@ -148,12 +150,12 @@ async def post_hook(request: Request) -> Response:
 NO_CARDS = b'{"cards":[]}'
 
 
-def _record(state: AppState, hook_request: HookRequest, service_id: str, cards: list[dict[str, Any]],
+def _record(state: AppState, hook_request: HookRequest, service: ServiceDefinition, cards: list[dict[str, Any]],
             status: int, started: float) -> EvaluationRecord:
     return EvaluationRecord(
         hook_instance=hook_request.hookInstance,
-        service_id=service_id,
-        hook=_service(service_id).hook,
+        service_id=service.id,
+        hook=service.hook,
         patient_pseudonym=pseudonymise(hook_request.context.patientId, state.settings.pseudonym_key),
         profile=state.profile.id,
         cards=[CardRecord(card["uuid"], card["indicator"], list(card["extension"]["baclofen-rtu-rules"]),
@@ -164,17 +166,17 @@ def _record(state: AppState, hook_request: HookRequest, service_id: str, cards: 
     )
 
 
-async def _read_hook_request(request: Request, state: AppState, service_id: str) -> tuple[HookRequest, HookBody]:
+async def _read_hook_request(request: Request, state: AppState,
+                             service: ServiceDefinition) -> tuple[HookRequest, HookBody]:
     """The authenticated, validated call, without its prefetch (`_with_prefetch`), or the 4xx
     that names what is wrong with it."""
-    service = _service(service_id)
     await authenticate(request)
     body = hook_body(await request.body())
     payload = body.members
     hook = payload.get("hook")
     if isinstance(hook, str) and hook != service.hook:  # before the context, whose shape is the hook's
         raise ApiError(400, "unsupported-hook",
-                       f"service {service_id} answers hook {service.hook!r}, not {hook[:128]!r}", "hook")
+                       f"service {service.id} answers hook {service.hook!r}, not {hook[:128]!r}", "hook")
     try:
         hook_request = HookRequest.model_validate(payload)
     except ValidationError as exc:
@@ -223,12 +225,11 @@ def _api_error(exc: Exception) -> ApiError:
     raise TypeError(f"not a pipeline refusal: {type(exc).__name__}")
 
 
-async def _evaluate(request: Request, state: AppState, hook_request: HookRequest, service_id: str,
+async def _evaluate(request: Request, state: AppState, hook_request: HookRequest, service: ServiceDefinition,
                     started: float) -> tuple[Response, EvaluationRecord]:
     """Cards for a call with a baclofen draft, and its audit row."""
-    service = _service(service_id)
     lang = negotiate(request.headers.get("accept-language"))
-    with span("cds.request", service=service_id, hook=service.hook):
+    with span("cds.request", service=service.id, hook=service.hook):
         try:
             outcome = await evaluate_hook(
                 hook_request,
@@ -248,10 +249,10 @@ async def _evaluate(request: Request, state: AppState, hook_request: HookRequest
             raise _api_error(exc) from None
     metrics.count_cards((card["indicator"] for card in outcome.cards), outcome.rule_codes, state.profile.id)
     duration_ms = (time.perf_counter() - started) * 1000
-    log(logger, logging.INFO, "hook evaluated", service=service_id, cards=len(outcome.cards),
+    log(logger, logging.INFO, "hook evaluated", service=service.id, cards=len(outcome.cards),
         rules=outcome.rule_codes, unavailable=sorted(outcome.unavailable), drug_codes=outcome.drug_codes,
         duration_ms=round(duration_ms, 2))
-    record = _record(state, hook_request, service_id, outcome.cards, 200, started)
+    record = _record(state, hook_request, service, outcome.cards, 200, started)
     return OrjsonResponse(outcome.response()), record
 
 

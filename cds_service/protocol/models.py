@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
+from cds_service.clinical.engine import Hook
+
 JsonObject = dict[str, Any]
 
 
@@ -134,7 +136,7 @@ class HookResponse(WireModel):
 
 
 class ServiceDefinition(WireModel):
-    hook: str
+    hook: Hook  # the hooks this service answers
     title: str | None = None
     description: str
     id: str

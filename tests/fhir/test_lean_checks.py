@@ -26,7 +26,7 @@ def _condition(coding: dict[str, Any]) -> dict[str, Any]:
     {"system": b.ICD10, "code": "F10.2", "userSelected": "true"},
 ])
 def test_lean_checks_are_strict_in_nested_data_types(coding: dict[str, Any]) -> None:
-    with pytest.raises(InvalidFhir, match="code.coding.0"):
+    with pytest.raises(InvalidFhir, match=r"code\.coding\.0"):
         check_resource(_condition(coding), "prefetch.conditions", ("Condition",))
 
 

@@ -189,11 +189,6 @@ class Repository:
         async with self._engine.connect() as connection:
             return int(await connection.scalar(select(func.count(Feedback.id))) or 0)
 
-    async def remember_jti(self, issuer: str, jti: str, expires_at: datetime) -> bool:
-        """True the first time a (issuer, jti) is seen; False for a replay (any process)."""
-        (first,) = await self.remember_jtis([SeenTokenRecord(issuer, jti, expires_at)])
-        return first
-
     async def remember_jtis(self, tokens: Sequence[SeenTokenRecord]) -> list[bool]:
         """For each token, True if this call is the first to see its (issuer, jti), in any
         process: one INSERT … ON CONFLICT DO NOTHING RETURNING, so the database decides; a

@@ -75,7 +75,7 @@ async def test_replayed_jti_is_refused_across_engines(backend_url: str) -> None:
     first, second = create_engine(backend_url), create_engine(backend_url)
     expires = datetime.now(UTC) + timedelta(minutes=5)
     try:
-        a, b = Repository(first), Repository(second)
+        a, b = (SeenTokens(Repository(engine).remember_jtis) for engine in (first, second))
         assert await a.remember_jti("https://ehr.example", "jti-1", expires) is True
         assert await b.remember_jti("https://ehr.example", "jti-1", expires) is False
         assert await b.remember_jti("https://other.example", "jti-1", expires) is True
@@ -89,7 +89,7 @@ async def test_replayed_jti_is_refused_across_engines(backend_url: str) -> None:
 
 async def test_a_batch_of_token_ids_is_first_seen_once_each(backend_url: str, repository: Repository) -> None:
     expires = datetime.now(UTC) + timedelta(minutes=5)
-    assert await repository.remember_jti("https://ehr.example", "seen", expires) is True
+    assert await repository.remember_jtis([SeenTokenRecord("https://ehr.example", "seen", expires)]) == [True]
     batch = [SeenTokenRecord("https://ehr.example", jti, expires)
              for jti in ("new-1", "seen", "new-2", "new-1", "new-2", "new-3")]
     assert await repository.remember_jtis(batch) == [True, False, True, False, False, True]
@@ -116,7 +116,7 @@ async def test_purge_deletes_only_rows_older_than_retention(backend_url: str, re
     await repository.record_evaluation(_evaluation(old_card))
     await repository.record_evaluation(_evaluation(new_card))
     await repository.record_feedback([_feedback(old_card), _feedback(new_card)])
-    await repository.remember_jti("iss", "expired", datetime.now(UTC) - timedelta(minutes=1))
+    await repository.remember_jtis([SeenTokenRecord("iss", "expired", datetime.now(UTC) - timedelta(minutes=1))])
     engine = create_engine(backend_url)
     long_ago = datetime.now(UTC) - timedelta(days=400)
     async with engine.begin() as conn:
